@@ -1,0 +1,167 @@
+// Command-line entry: parses arguments and hands over to one command module. Command modules are
+// imported lazily so that `check` never pays for loading Ink/React.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { UsageError, errorMessage } from '../engine/errors.js';
+
+export interface GlobalOptions {
+  config?: string;
+  odooConfig?: string;
+  patterns?: string;
+  color: boolean;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Runs a lazily imported command and turns its result or error into an exit code. */
+async function runCommand(load: () => Promise<number>): Promise<never> {
+  let code: number;
+  try {
+    code = await load();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`odoo-heal: ${err.message}\n`);
+      code = err.exitCode;
+    } else {
+      process.stderr.write(`odoo-heal: ${errorMessage(err)}\n`);
+      if (process.env.ODOO_HEAL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      code = 3;
+    }
+  }
+  // Let stdout drain (large --json output into a pipe) before exiting.
+  await new Promise<void>((resolve) => (process.stdout.write('', () => resolve())));
+  process.exit(code);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('odoo-heal');
+  program
+    .description('Watch an Odoo deployment, explain what is wrong, and heal it.')
+    .version(version(), '-V, --version')
+    .option('--config <path>', "odoo-heal's own config file (YAML; default /etc/odoo-heal/config.yaml if present)")
+    .option('--odoo-config <path>', 'odoo.conf to use instead of discovering it')
+    .option('--patterns <dir>', 'pattern directory (default: the bundled patterns/)')
+    .option('--no-color', 'plain output (NO_COLOR is respected too)')
+    .option('--auto', 'headless: watch and heal unattended (for systemd), JSON lines on stdout')
+    .showHelpAfterError('(odoo-heal --help lists the commands)')
+    .exitOverride();
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  program.action(async (opts: { auto?: boolean }) => {
+    if (opts.auto) {
+      await runCommand(async () => (await import('./commands/auto.js')).run(globals()));
+    } else {
+      await runCommand(async () => (await import('./commands/console.js')).run(globals()));
+    }
+  });
+
+  program
+    .command('check')
+    .description('one pass of every probe plus a scan of recent log records; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .option('--json', 'machine-readable output (format: docs/json-format.md)')
+    .option('--timeout <ms>', 'overall time budget in milliseconds', '8000')
+    .action(async (opts) => runCommand(async () => (await import('./commands/check.js')).run(globals(), opts)));
+
+  program
+    .command('detect')
+    .description('incidents found in Odoo logs (files, - for stdin, or the configured sources)')
+    .argument('[files...]', 'log files; - reads stdin')
+    .option('--json', 'machine-readable output')
+    .option('--since <when>', 'only records at or after this time (ISO date/time or a duration like 2h, 30m)')
+    .action(async (files: string[], opts) =>
+      runCommand(async () => (await import('./commands/detect.js')).run(globals(), files, opts)),
+    );
+
+  const patterns = program.command('patterns').description('inspect and test the pattern database');
+  patterns
+    .command('list')
+    .description('list the loaded patterns')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => runCommand(async () => (await import('./commands/patterns.js')).list(globals(), opts)));
+  patterns
+    .command('validate')
+    .description('validate the pattern database or one pattern file')
+    .argument('[file]', 'a pattern file (default: the whole pattern directory)')
+    .action(async (file: string | undefined) =>
+      runCommand(async () => (await import('./commands/patterns.js')).validate(globals(), file)),
+    );
+  patterns
+    .command('test')
+    .description('show which pattern matched which record of a log file')
+    .argument('<log>', 'an Odoo log file')
+    .option('--json', 'machine-readable output')
+    .action(async (log: string, opts) =>
+      runCommand(async () => (await import('./commands/patterns.js')).test(globals(), log, opts)),
+    );
+
+  program
+    .command('fix')
+    .description('list fixable incidents, or plan/apply the fix of one (id, fingerprint or pattern id)')
+    .argument('[incident]', 'incident id, fingerprint or pattern id')
+    .option('--log <file>', 'read incidents from this log file (repeatable)', (v: string, acc: string[]) => acc.concat(v), [] as string[])
+    .option('--dry-run', 'show the plan only')
+    .option('-y, --yes', 'apply without asking')
+    .option('--json', 'machine-readable output')
+    .action(async (incident: string | undefined, opts) =>
+      runCommand(async () => (await import('./commands/fix.js')).run(globals(), incident, opts)),
+    );
+
+  program
+    .command('rollback')
+    .description('roll back a fix attempt (byte-identical restore, checked by sha256)')
+    .argument('<attempt-id>')
+    .option('--force', 'roll back even if the file changed since the fix')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts) =>
+      runCommand(async () => (await import('./commands/rollback.js')).run(globals(), id, opts)),
+    );
+
+  program
+    .command('history')
+    .description('fix attempts from the audit log')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => runCommand(async () => (await import('./commands/history.js')).run(globals(), opts)));
+
+  const audit = program.command('audit').description('the hash-chained audit log');
+  audit
+    .command('verify')
+    .description('check the audit log chain; exit 0 intact, 2 tampered')
+    .option('--file <path>', 'audit log to verify (default: from config)')
+    .action(async (opts) => runCommand(async () => (await import('./commands/audit.js')).verify(globals(), opts)));
+
+  program
+    .command('report')
+    .description('health, incidents, fix attempts and per-pattern effectiveness')
+    .addOption(new Option('--json', 'JSON output').conflicts('md'))
+    .option('--md', 'Markdown output')
+    .option('--since <when>', 'only since this time (ISO date/time or duration like 24h)')
+    .action(async (opts) => runCommand(async () => (await import('./commands/report.js')).run(globals(), opts)));
+
+  program
+    .command('demo')
+    .description('a self-contained sandbox that replays real Odoo incidents and heals them in the console')
+    .option('--headless', 'run the sandbox with --auto instead of the console')
+    .option('--minutes <n>', 'how long the scenario runs', '4')
+    .action(async (opts) => runCommand(async () => (await import('./commands/demo.js')).run(globals(), opts)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; parse errors are usage errors.
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,160 @@
+// odoo-heal's own configuration (YAML file, every field optional) merged with what odoo.conf says.
+
+/** The keys of odoo.conf `[options]` that odoo-heal uses. Secrets are kept but never printed. */
+export interface OdooConf {
+  /** Path of the odoo.conf this came from, or null when none was found. */
+  path: string | null;
+  addonsPath: string[];
+  dataDir: string | null;
+  logfile: string | null;
+  dbHost: string | null;
+  dbPort: number | null;
+  dbUser: string | null;
+  dbPassword: string | null;
+  dbName: string | null;
+  dbMaxconn: number | null;
+  httpPort: number;
+  geventPort: number;
+  workers: number;
+  maxCronThreads: number;
+  limitMemorySoft: number | null;
+  limitMemoryHard: number | null;
+  limitTimeCpu: number | null;
+  limitTimeReal: number | null;
+  proxyMode: boolean;
+  adminPasswd: string | null;
+}
+
+export interface CommandSource {
+  /** Label used as the records' source id, e.g. `journald`. */
+  name: string;
+  /** argv, run without a shell; its stdout (and stderr) are followed. */
+  argv: string[];
+}
+
+export interface ServiceSpec {
+  name: string;
+  /** systemd unit name, used when systemd runs. */
+  unit: string;
+  /** Process names (comm) that mean it runs, when systemd does not. */
+  processes: string[];
+  /** host:port to try when systemd does not run. */
+  tcp: string | null;
+}
+
+export interface Endpoint {
+  name: string;
+  /** `http(s)://...` or `host:port`. */
+  target: string;
+}
+
+export interface AlertTarget {
+  kind: 'mattermost' | 'webhook';
+  url: string;
+  minSeverity: 'info' | 'warning' | 'critical';
+  /** Mattermost only. */
+  channel?: string;
+  username?: string;
+  iconUrl?: string;
+}
+
+export interface LadderStep {
+  /** `wait` does nothing this round; `fix` runs the fix with params; `alert` only alerts. */
+  action: 'wait' | 'fix' | 'alert';
+  fix?: string;
+  params?: Record<string, string>;
+}
+
+export interface Config {
+  /** File this was loaded from, or null for built-in defaults. */
+  path: string | null;
+  odoo: {
+    /** Explicit odoo.conf path; null = discover. */
+    config: string | null;
+    /** Base URL of Odoo's HTTP server; null = http://127.0.0.1:<http_port>. */
+    url: string | null;
+    /** systemd unit of Odoo. */
+    unit: string;
+    /** User Odoo runs as (permission fixes); null = from the running process, else `odoo`. */
+    user: string | null;
+  };
+  logs: {
+    /** Extra log files to follow besides odoo.conf's `logfile`. */
+    files: string[];
+    /** Command sources; default: journald for the Odoo unit when journalctl and systemd exist. */
+    commands: CommandSource[] | null;
+    /** How much of the end of each file `check` scans. */
+    recentBytes: number;
+    /** How far back `check` looks, seconds. */
+    recentSeconds: number;
+  };
+  probes: {
+    /** Console / --auto refresh, ms. */
+    intervalMs: number;
+    /** Per-probe time budget, ms. */
+    timeoutMs: number;
+  };
+  thresholds: {
+    diskWarnPercent: number;
+    diskCritPercent: number;
+    inodeWarnPercent: number;
+    inodeCritPercent: number;
+    memoryAvailWarnPercent: number;
+    memoryAvailCritPercent: number;
+    swapWarnPercent: number;
+    dbLatencyWarnMs: number;
+    dbConnWarnPercent: number;
+    dbConnCritPercent: number;
+    longQuerySeconds: number;
+    idleInTxSeconds: number;
+    endpointLatencyWarnMs: number;
+  };
+  services: ServiceSpec[];
+  endpoints: Endpoint[];
+  fixes: {
+    /** Fix ids that may run unattended (the pattern must allow it too). */
+    unattended: string[];
+    /** Executables the command runner may start (basenames or absolute paths). */
+    allowCommands: string[];
+    commandTimeoutMs: number;
+    /** Restart commands per service when systemd does not run, e.g. postgresql: [pg_ctl, ...]. */
+    restart: Record<string, string[]>;
+    /** Follow-up after the cron XML fix, e.g. [odoo-bin, -c, ..., -u, ${module}, --stop-after-init]. */
+    moduleUpdate: string[] | null;
+    sessionMaxAgeDays: number;
+    idleInTxMaxAgeSeconds: number;
+    /** Extra roots where fixes may touch files (addons paths, data dir and log dir are always roots). */
+    extraRoots: string[];
+  };
+  escalation: {
+    /** Consecutive matches / failures before acting. */
+    threshold: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    /** Circuit breaker: at most this many attempts within windowMs. */
+    maxAttempts: number;
+    windowMs: number;
+    /** Quiet time after which an incident's counters reset. */
+    resetAfterMs: number;
+    /** Ladders keyed by pattern id or probe incident key (e.g. `probe:database:down`). */
+    ladders: Record<string, LadderStep[]>;
+  };
+  alerts: {
+    targets: AlertTarget[];
+    cooldownMs: number;
+    timeoutMs: number;
+    retries: number;
+  };
+  paths: {
+    /** State (escalation, attempts, lock, reports). */
+    stateDir: string;
+    backupDir: string;
+    auditLog: string;
+  };
+  http: {
+    enabled: boolean;
+    listen: string;
+    port: number;
+    token: string | null;
+  };
+}

@@ -1,0 +1,18 @@
+// What a view may ask of the engine. The console calls these; it never writes the store.
+import type { Level } from './types.js';
+
+export interface EngineIntents {
+  /** Ask for the fix plan of an incident; the plan appears in state.plan (or a notice says why not). */
+  requestPlan(incidentId: string): Promise<void>;
+  /** Apply state.plan: backup, apply, verify, roll back on failure. Progress in state.busy. */
+  confirmPlan(): Promise<void>;
+  cancelPlan(): void;
+  /** Roll back the most recent verified attempt. */
+  rollbackLast(): Promise<void>;
+  snooze(incidentId: string, ms?: number): void;
+  dismiss(incidentId: string): void;
+  setAutoHeal(on: boolean): void;
+  setTailFilter(text: string): void;
+  setTailMinLevel(level: Level): void;
+  setTailPaused(paused: boolean): void;
+}
