@@ -1,0 +1,27 @@
+// The contract of a probe: one bounded look at one part of the host.
+import type { Config, OdooConf } from '../config/types.js';
+import type { Finding, ProbeName, ProbeResult, Status } from '../types.js';
+
+export interface ProbeContext {
+  config: Config;
+  odoo: OdooConf;
+  now(): number;
+}
+
+/** What a probe's run returns; the runner adds name, timing and turns throws/timeouts into 'unknown'. */
+export interface ProbeOutput<D> {
+  status: Status;
+  summary: string;
+  findings: Finding[];
+  data: D | null;
+}
+
+export interface Probe<D = unknown> {
+  name: ProbeName;
+  /** Must stop promptly when `signal` aborts (the runner's per-probe timeout). */
+  run(ctx: ProbeContext, signal: AbortSignal): Promise<ProbeOutput<D>>;
+  /** Releases long-lived resources (pg pool, sockets). */
+  close?(): Promise<void>;
+}
+
+export type { ProbeResult };
