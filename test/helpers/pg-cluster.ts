@@ -146,7 +146,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<PgCluster
       try {
         if (cluster.isRunning()) run(pgCtl('stop', ['-m', 'immediate']));
       } catch {
-        /* already gone */
+        // pg_ctl failed: make sure no postmaster outlives the test run anyway.
+        try {
+          cluster.kill();
+        } catch {
+          /* no pid file: not running */
+        }
       }
       rmSync(root, { recursive: true, force: true });
     },
