@@ -1,0 +1,23 @@
+// `odoo-heal audit verify`: checks the hash chain of the audit log. Exit 0 intact, 2 tampered; one line.
+import { existsSync } from 'node:fs';
+import { verifyAudit } from '../../engine/audit.js';
+import { loadConfig } from '../../engine/config/load.js';
+import { UsageError } from '../../engine/errors.js';
+import type { GlobalOptions } from '../main.js';
+
+export async function verify(globals: GlobalOptions, opts: { file?: string }): Promise<number> {
+  let path = opts.file;
+  if (path) {
+    if (!existsSync(path)) throw new UsageError(`--file: ${path} does not exist`);
+  } else {
+    const { config } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+    path = config.paths.auditLog;
+  }
+  const res = await verifyAudit(path);
+  if (res.ok) {
+    process.stdout.write(`audit log ${path}: intact, ${res.entries} ${res.entries === 1 ? 'entry' : 'entries'}\n`);
+    return 0;
+  }
+  process.stdout.write(`audit log ${path}: TAMPERED at line ${res.line}: ${res.reason}\n`);
+  return 2;
+}
