@@ -1,0 +1,168 @@
+// Fix: Odoo 18 removed `numbercall` and `doall` from ir.cron; a module whose data XML still sets them
+// fails to install/upgrade with `ParseError: while parsing <file>:<line>`. We cut those field elements
+// out of that file (nothing else changes, byte for byte) and optionally re-run the module update.
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Incident } from '../engine/types.js';
+import { unifiedDiff } from './diff.js';
+import { formatArgv, incidentParam, readConfined, sha256Hex } from './fix-util.js';
+import { isInside } from './lib/confine.js';
+import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
+import { checkCronFile, removeCronFields } from './xml-cron-edit.js';
+
+export interface CronFixParams {
+  /** Real path of the XML file (confined). */
+  file: string;
+  /** Line the ParseError named, for the message only. */
+  line: number | null;
+}
+
+export interface CronFixData {
+  file: string;
+  sha256Before: string;
+  sha256After: string;
+  removed: Array<{ field: string; line: number }>;
+  /** The addon the file belongs to (directory holding __manifest__.py), if found. */
+  module: string | null;
+  /** Follow-up command (config.fixes.moduleUpdate with `${module}` substituted), or null. */
+  moduleUpdate: string[] | null;
+}
+
+/** The addon directory: the nearest ancestor of the file holding __manifest__.py, inside the root. */
+export function addonOf(file: string, root: string): string | null {
+  for (let dir = dirname(file); isInside(dir, root); dir = dirname(dir)) {
+    if (existsSync(join(dir, '__manifest__.py'))) return basename(dir);
+    if (dir === root || dirname(dir) === dir) break;
+  }
+  return null;
+}
+
+/** Substitutes `${module}`, `${db}` and `${config}` in the configured follow-up; null if one is unknown. */
+export function moduleUpdateArgv(template: string[] | null, vars: Record<string, string | null>): string[] | null {
+  if (!template || template.length === 0) return null;
+  let missing = false;
+  const argv = template.map((arg) =>
+    arg.replace(/\$\{(\w+)\}/g, (_m, name: string) => {
+      const v = vars[name];
+      if (v === null || v === undefined) {
+        missing = true;
+        return '';
+      }
+      return v;
+    }),
+  );
+  return missing ? null : argv;
+}
+
+export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
+  id: 'cron-deprecated-fields',
+  title: 'Remove ir.cron fields Odoo 18 no longer has (numbercall, doall)',
+
+  detect(incident: Incident, ctx: FixContext): DetectResult<CronFixParams> {
+    const file = incidentParam(incident, 'file');
+    if (!file) return { ok: false, reason: 'the incident names no XML file (no `file` capture from the ParseError)' };
+    const confined = ctx.confiner.check(file);
+    if (!confined.ok) return { ok: false, reason: confined.reason };
+    if (!/\.xml$/i.test(confined.path)) return { ok: false, reason: `${confined.path} is not an .xml file` };
+    const lineText = incidentParam(incident, 'line');
+    const line = lineText && /^\d+$/.test(lineText) ? Number(lineText) : null;
+    return { ok: true, params: { file: confined.path, line } };
+  },
+
+  async plan(params, incident, ctx): Promise<FixPlan<CronFixData>> {
+    const { path, content } = await readConfined(ctx, params.file);
+    const edit = removeCronFields(content);
+    const confined = ctx.confiner.check(path);
+    const module = confined.ok ? addonOf(path, confined.root) : null;
+    const moduleUpdate = moduleUpdateArgv(ctx.config.fixes.moduleUpdate, {
+      module,
+      db: ctx.odoo.dbName,
+      config: ctx.odoo.path,
+    });
+    const removed = edit.removed.map((r) => ({ field: r.field, line: r.line }));
+    const sha256Before = sha256Hex(content);
+    const diff = unifiedDiff(path, content.toString('latin1'), edit.content.toString('latin1'));
+    const data: CronFixData = {
+      file: path,
+      sha256Before,
+      sha256After: sha256Hex(edit.content),
+      removed,
+      module,
+      moduleUpdate,
+    };
+    if (removed.length === 0) {
+      return {
+        fixId: this.id,
+        incidentId: incident.id,
+        summary: `${path}: no numbercall/doall field left in ir.cron records; nothing to change`,
+        why: 'The file named by the ParseError no longer sets the removed fields (already fixed?).',
+        preview: `${path}: nothing to change`,
+        actions: [],
+        applicable: false,
+        data,
+      };
+    }
+    const fields = [...new Set(removed.map((r) => r.field))].join(' and ');
+    const followUp = ctx.config.fixes.moduleUpdate
+      ? moduleUpdate
+        ? `\nThen: ${formatArgv(moduleUpdate)}  (module update; its exit code is checked)`
+        : `\nModule update skipped: cannot fill ${formatArgv(ctx.config.fixes.moduleUpdate)} (module ${module ?? 'unknown'}, db ${ctx.odoo.dbName ?? 'unknown'}).`
+      : '';
+    return {
+      fixId: this.id,
+      incidentId: incident.id,
+      summary: `Remove ${removed.length} deprecated ir.cron field element(s) (${fields}) from ${path}`,
+      why:
+        `Odoo 18 removed the ir.cron fields numbercall and doall; loading ${basename(path)}` +
+        `${params.line ? ` (line ${params.line})` : ''} fails with "Invalid field ... on model 'ir.cron'". ` +
+        'Removing the elements keeps the scheduled action as it was (it runs until deactivated).',
+      preview: `${diff}${followUp}\nRollback restores the original file byte for byte from the backup.`,
+      actions: [
+        { kind: 'edit-file', path, sha256Before, diff },
+        ...(moduleUpdate ? [{ kind: 'command' as const, argv: moduleUpdate }] : []),
+      ],
+      applicable: true,
+      data,
+    };
+  },
+
+  async apply(plan, ctx): Promise<Applied> {
+    const { path, content } = await readConfined(ctx, plan.data.file);
+    if (sha256Hex(content) !== plan.data.sha256Before) {
+      throw new Error(`${path} changed since the plan was made (sha256 differs); plan again`);
+    }
+    const edit = removeCronFields(content);
+    if (sha256Hex(edit.content) !== plan.data.sha256After) throw new Error(`${path}: the edit differs from the plan; refusing`);
+    ctx.progress(`editing ${path}`);
+    const backup = await ctx.writer.replaceFile(path, edit.content);
+    const applied: Applied = { backups: [backup], commands: [], undo: null };
+    if (plan.data.moduleUpdate) {
+      ctx.progress(`running ${formatArgv(plan.data.moduleUpdate)}`);
+      applied.commands.push(await ctx.runner.run(plan.data.moduleUpdate, { timeoutMs: ctx.config.fixes.commandTimeoutMs }));
+    }
+    return applied;
+  },
+
+  async verify(plan, applied, ctx): Promise<Verification> {
+    const { content } = await readConfined(ctx, plan.data.file);
+    const check = checkCronFile(content);
+    if (!check.ok) return { ok: false, detail: `${plan.data.file}: ${check.detail}` };
+    if (sha256Hex(content) !== plan.data.sha256After) {
+      return { ok: false, detail: `${plan.data.file} is not what the fix wrote (changed by someone else?)` };
+    }
+    const cmd = applied.commands[0];
+    if (cmd) {
+      if (cmd.timedOut || cmd.exitCode !== 0) {
+        const tail = (cmd.stderr || cmd.stdout).trim().split('\n').slice(-3).join(' | ');
+        const how = cmd.timedOut ? 'timed out' : cmd.signal ? `killed by ${cmd.signal}` : `exit code ${cmd.exitCode}`;
+        return { ok: false, detail: `${plan.data.file} is fixed but the module update failed (${how})${tail ? `: ${tail}` : ''}` };
+      }
+      return { ok: true, detail: `${check.detail}; module update ${plan.data.module ?? ''} succeeded (exit 0)` };
+    }
+    return { ok: true, detail: `${plan.data.file}: ${check.detail}` };
+  },
+
+  async rollback(_plan, applied, ctx): Promise<void> {
+    for (const backup of [...applied.backups].reverse()) await ctx.writer.restore(backup);
+  },
+};

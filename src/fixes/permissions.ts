@@ -1,0 +1,328 @@
+// Fix: `PermissionError: [Errno 13] Permission denied: '<path>'` under Odoo's data dir or log dir.
+// Gives the path (or its nearest existing ancestor), its parent directories up to the data dir / log
+// dir, and — for a filestore database dir or the sessions dir — every entry below it back to Odoo's
+// user, with the owner bits Odoo needs.
+//
+// Modes: Odoo creates its files with the process umask (os.makedirs / open with the defaults), so there
+// is no single "right" mode. We only ADD what the owner needs — u+rwx on directories, u+rw on files —
+// and keep the group/other bits as the admin set them (a group www-data may be deliberate). Likewise the
+// group is only changed together with a wrong owner.
+import { constants, promises as fsp, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import type { Incident } from '../engine/types.js';
+import { incidentParam } from './fix-util.js';
+import { isInside, openConfined } from './lib/confine.js';
+import type { Applied, DetectResult, Fix, FixContext, FixPlan, PlanAction, Verification } from './types.js';
+
+export interface PermissionsParams {
+  /** Real path named by the error (may no longer exist: a makedirs that failed). */
+  path: string;
+  /** The Odoo-owned root it lies under (data dir or log dir, realpath). */
+  base: string;
+}
+
+export interface PermChange {
+  path: string;
+  dir: boolean;
+  fromUid: number;
+  fromGid: number;
+  fromMode: number;
+  toUid: number;
+  toGid: number;
+  toMode: number;
+}
+
+export interface PermissionsData {
+  path: string;
+  /** The deepest existing path checked by the write test. */
+  existing: string;
+  user: { name: string | null; uid: number; gid: number; source: string };
+  changes: PermChange[];
+}
+
+/** Directories never chowned even when they are a configured dir (logfile=/var/log/odoo.log...). */
+const SHARED_DIRS = new Set(['/', '/tmp', '/var', '/var/log', '/var/lib', '/var/tmp', '/home', '/opt', '/srv', '/usr', '/etc', '/root', '/run']);
+
+/** Cap on entries walked under a filestore/sessions dir: a plan must stay readable and bounded. */
+const MAX_ENTRIES = 200_000;
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+function readPasswd(): PasswdEntry[] {
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .filter((f) => f.length >= 4)
+      .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
+  } catch {
+    return [];
+  }
+}
+
+/** Odoo's OS user: config.odoo.user, else the data dir's owner (unless root), else Odoo's process. */
+export async function odooUser(ctx: FixContext): Promise<PermissionsData['user'] | { error: string }> {
+  const passwd = readPasswd();
+  const configured = ctx.config.odoo.user;
+  if (configured) {
+    const e = passwd.find((p) => p.name === configured) ?? (/^\d+$/.test(configured) ? passwd.find((p) => p.uid === Number(configured)) : undefined);
+    if (!e) return { error: `odoo.user ${configured} is not a user on this host (/etc/passwd)` };
+    return { name: e.name, uid: e.uid, gid: e.gid, source: 'config odoo.user' };
+  }
+  if (ctx.odoo.dataDir) {
+    try {
+      const st = statSync(ctx.odoo.dataDir);
+      if (st.uid !== 0) {
+        return { name: passwd.find((p) => p.uid === st.uid)?.name ?? null, uid: st.uid, gid: st.gid, source: `owner of ${ctx.odoo.dataDir}` };
+      }
+    } catch {
+      /* fall through */
+    }
+  }
+  const proc = await odooProcessOwner();
+  if (proc) return { name: passwd.find((p) => p.uid === proc.uid)?.name ?? null, ...proc, source: `running Odoo process ${proc.pid}` };
+  return { error: "cannot tell Odoo's user: set odoo.user in the odoo-heal config" };
+}
+
+async function odooProcessOwner(): Promise<{ uid: number; gid: number; pid: number } | null> {
+  let pids: string[];
+  try {
+    pids = (await fsp.readdir('/proc')).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    try {
+      const cmd = (await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      if (!cmd.some((a) => /(^|\/)(odoo-bin|odoo)$/.test(a))) continue;
+      const status = await fsp.readFile(`/proc/${pid}/status`, 'utf8');
+      const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+      const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
+      if (uid !== undefined && gid !== undefined && uid !== '0') return { uid: Number(uid), gid: Number(gid), pid: Number(pid) };
+    } catch {
+      /* gone or not ours to read */
+    }
+  }
+  return null;
+}
+
+/** The Odoo-owned bases: data dir and log dir (realpath'd by the confiner). */
+function bases(ctx: FixContext): string[] {
+  const out: string[] = [];
+  for (const p of [ctx.odoo.dataDir, ctx.odoo.logfile ? dirname(ctx.odoo.logfile) : null]) {
+    if (!p) continue;
+    const c = ctx.confiner.check(p);
+    if (c.ok) out.push(c.path);
+  }
+  return out;
+}
+
+function wantedMode(mode: number, dir: boolean): number {
+  return (mode & 0o7777) | (dir ? 0o700 : 0o600);
+}
+
+function fmtMode(m: number): string {
+  return `0${(m & 0o7777).toString(8).padStart(3, '0')}`;
+}
+
+function changeFor(path: string, st: { uid: number; gid: number; mode: number; isDirectory(): boolean }, user: { uid: number; gid: number }): PermChange | null {
+  const dir = st.isDirectory();
+  const wrongOwner = st.uid !== user.uid;
+  const toMode = wantedMode(st.mode, dir);
+  if (!wrongOwner && toMode === (st.mode & 0o7777)) return null;
+  return {
+    path,
+    dir,
+    fromUid: st.uid,
+    fromGid: st.gid,
+    fromMode: st.mode & 0o7777,
+    toUid: user.uid,
+    toGid: wrongOwner ? user.gid : st.gid,
+    toMode,
+  };
+}
+
+/** Where the recursive repair applies: `<data>/filestore/<db>` or `<data>/sessions`, if path is in it. */
+function recursiveScope(path: string, base: string, ctx: FixContext): string | null {
+  const data = ctx.odoo.dataDir ? ctx.confiner.check(ctx.odoo.dataDir) : null;
+  if (!data?.ok || data.path !== base) return null;
+  const rel = relative(base, path).split(sep);
+  if (rel[0] === 'filestore' && rel[1]) return join(base, 'filestore', rel[1]);
+  if (rel[0] === 'sessions') return join(base, 'sessions');
+  return null;
+}
+
+async function walk(dir: string, visit: (p: string, st: import('node:fs').Stats) => void, count = { n: 0 }): Promise<void> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    if (++count.n > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries under ${dir}; repair by hand`);
+    const p = join(dir, e.name);
+    const st = await fsp.lstat(p);
+    // Symlinks are never followed nor changed; only directories and regular files are Odoo's.
+    if (st.isSymbolicLink() || !(st.isDirectory() || st.isFile())) continue;
+    visit(p, st);
+    if (st.isDirectory()) await walk(p, visit, count);
+  }
+}
+
+export const permissions: Fix<PermissionsParams, PermissionsData> = {
+  id: 'permissions',
+  title: "Restore Odoo's ownership and permissions on its data / log files",
+
+  detect(incident: Incident, ctx: FixContext): DetectResult<PermissionsParams> {
+    const raw = incidentParam(incident, 'path');
+    if (!raw) return { ok: false, reason: 'the incident names no path (no `path` capture from the PermissionError)' };
+    const c = ctx.confiner.check(raw);
+    if (!c.ok) return { ok: false, reason: c.reason };
+    const base = bases(ctx).find((b) => isInside(c.path, b));
+    if (!base) return { ok: false, reason: `${c.path} is not under Odoo's data dir or log dir; only those are repaired` };
+    return { ok: true, params: { path: c.path, base } };
+  },
+
+  async plan(params, incident, ctx): Promise<FixPlan<PermissionsData>> {
+    const user = await odooUser(ctx);
+    if ('error' in user) throw new Error(user.error);
+    // The error may name a directory Odoo failed to create: start at the deepest existing path.
+    let existing = params.path;
+    while (existing !== params.base) {
+      try {
+        await fsp.lstat(existing);
+        break;
+      } catch {
+        existing = dirname(existing);
+      }
+    }
+    const changes: PermChange[] = [];
+    const seen = new Set<string>();
+    const add = (p: string, st: import('node:fs').Stats): void => {
+      if (seen.has(p)) return;
+      seen.add(p);
+      if (SHARED_DIRS.has(p)) return;
+      const ch = changeFor(p, st, user);
+      if (ch) changes.push(ch);
+    };
+    // Parents first (top-down), so apply never works inside a directory it cannot enter yet.
+    const chain: string[] = [];
+    for (let p = existing; ; p = dirname(p)) {
+      chain.unshift(p);
+      if (p === params.base || dirname(p) === p) break;
+    }
+    for (const p of chain) {
+      const st = await fsp.lstat(p);
+      if (st.isSymbolicLink()) throw new Error(`${p} is a symbolic link; refusing to repair through it`);
+      add(p, st);
+    }
+    const scope = recursiveScope(existing, params.base, ctx);
+    if (scope && isInside(existing, scope)) {
+      const st = await fsp.lstat(scope);
+      if (st.isDirectory() && !st.isSymbolicLink()) await walk(scope, add);
+    }
+    const who = `${user.name ?? user.uid} (uid ${user.uid}, gid ${user.gid}, from ${user.source})`;
+    const lines = changes.map(
+      (c) => `  ${c.path}${c.dir ? '/' : ''}: ${c.fromUid}:${c.fromGid} ${fmtMode(c.fromMode)} -> ${c.toUid}:${c.toGid} ${fmtMode(c.toMode)}`,
+    );
+    const actions: PlanAction[] = changes.flatMap((c): PlanAction[] => [
+      ...(c.fromUid !== c.toUid || c.fromGid !== c.toGid
+        ? [{ kind: 'chown' as const, path: c.path, fromUid: c.fromUid, fromGid: c.fromGid, toUid: c.toUid, toGid: c.toGid }]
+        : []),
+      ...(c.fromMode !== c.toMode ? [{ kind: 'chmod' as const, path: c.path, fromMode: c.fromMode, toMode: c.toMode }] : []),
+    ]);
+    const data: PermissionsData = { path: params.path, existing, user, changes };
+    return {
+      fixId: this.id,
+      incidentId: incident.id,
+      summary: changes.length
+        ? `Give ${changes.length} path(s) under ${params.base} back to Odoo's user ${user.name ?? user.uid}`
+        : `${existing}: owner and modes already right for ${user.name ?? user.uid}; nothing to change`,
+      why: `Odoo runs as ${who} and got "Permission denied" on ${params.path}; it must own its data and be able to read, write and enter it.`,
+      preview:
+        (changes.length ? `Changes (path: owner mode -> owner mode):\n${lines.join('\n')}` : 'No change needed.') +
+        '\nModes: only the owner bits Odoo needs are added (dirs u+rwx, files u+rw); group/other bits are kept.' +
+        '\nRollback restores every previous owner and mode.',
+      actions,
+      applicable: changes.length > 0,
+      data,
+    };
+  },
+
+  async apply(plan, ctx): Promise<Applied> {
+    const done: PermChange[] = [];
+    try {
+      for (const ch of plan.data.changes) {
+        const f = await openConfined(ctx.confiner, ch.path, constants.O_RDONLY | (ch.dir ? constants.O_DIRECTORY : 0));
+        try {
+          const st = await f.handle.stat();
+          if (st.uid !== ch.fromUid || st.gid !== ch.fromGid || (st.mode & 0o7777) !== ch.fromMode) {
+            throw new Error(`${ch.path} changed since the plan (now ${st.uid}:${st.gid} ${fmtMode(st.mode)}); plan again`);
+          }
+          // chown first: it may clear set-id bits, which the chmod then sets as planned.
+          if (ch.fromUid !== ch.toUid || ch.fromGid !== ch.toGid) await f.handle.chown(ch.toUid, ch.toGid);
+          done.push(ch);
+          await f.handle.chmod(ch.toMode);
+        } finally {
+          await f.handle.close();
+        }
+      }
+    } catch (err) {
+      // Leave nothing half-done: undo what this run changed, then report.
+      await undo(done, ctx).catch(() => undefined);
+      throw err;
+    }
+    return { backups: [], commands: [], undo: { changes: done } };
+  },
+
+  async verify(plan, applied, ctx): Promise<Verification> {
+    const problems: string[] = [];
+    for (const ch of plan.data.changes) {
+      try {
+        const st = await fsp.lstat(ch.path);
+        if (st.uid !== ch.toUid || st.gid !== ch.toGid || (st.mode & 0o7777) !== ch.toMode) {
+          problems.push(`${ch.path} is ${st.uid}:${st.gid} ${fmtMode(st.mode)}`);
+        }
+      } catch (err) {
+        problems.push(`${ch.path}: ${(err as Error).message}`);
+      }
+    }
+    if (problems.length) return { ok: false, detail: `not as planned: ${problems.slice(0, 5).join('; ')}` };
+    // A real write test as Odoo's user, when runuser is allowed: `test -w` asks the kernel itself.
+    const name = plan.data.user.name;
+    if (name && ctx.config.fixes.allowCommands.includes('runuser')) {
+      const p = plan.data.existing;
+      const dir = (await fsp.lstat(p)).isDirectory();
+      const argv = ['runuser', '-u', name, '--', 'test', '-w', p, ...(dir ? ['-a', '-x', p] : [])];
+      const r = await ctx.runner.run(argv, { timeoutMs: 10_000 });
+      applied.commands.push(r);
+      if (r.exitCode !== 0) return { ok: false, detail: `${name} still cannot write ${p} (test -w exit ${r.exitCode})` };
+      return { ok: true, detail: `${plan.data.changes.length} path(s) repaired; ${name} can write ${p}` };
+    }
+    return { ok: true, detail: `${plan.data.changes.length} path(s) repaired (owner and modes re-checked)` };
+  },
+
+  async rollback(_plan, applied, ctx): Promise<void> {
+    const changes = (applied.undo as { changes?: PermChange[] } | null)?.changes ?? [];
+    await undo(changes, ctx);
+  },
+};
+
+/** Restores previous owner and mode, deepest first (reverse of apply). */
+async function undo(changes: PermChange[], ctx: FixContext): Promise<void> {
+  const errors: string[] = [];
+  for (const ch of [...changes].reverse()) {
+    try {
+      const f = await openConfined(ctx.confiner, ch.path, constants.O_RDONLY | (ch.dir ? constants.O_DIRECTORY : 0));
+      try {
+        await f.handle.chown(ch.fromUid, ch.fromGid);
+        await f.handle.chmod(ch.fromMode);
+      } finally {
+        await f.handle.close();
+      }
+    } catch (err) {
+      errors.push(`${ch.path}: ${(err as Error).message}`);
+    }
+  }
+  if (errors.length) throw new Error(`rollback incomplete: ${errors.join('; ')}`);
+}

@@ -1,0 +1,138 @@
+// Fix: restart a service (PostgreSQL down, Odoo's dead cron threads in threaded mode, Redis, nginx)
+// via `systemctl restart <unit>` when systemd runs, else the configured command; verified by
+// re-running the service's probe until it is healthy or the time budget runs out.
+import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
+import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
+import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
+
+export const RESTARTABLE = ['postgresql', 'odoo', 'redis', 'nginx'] as const;
+export type Restartable = (typeof RESTARTABLE)[number];
+
+const DEFAULT_UNITS: Record<Restartable, string> = {
+  postgresql: 'postgresql',
+  odoo: 'odoo',
+  redis: 'redis-server',
+  nginx: 'nginx',
+};
+
+export interface RestartParams {
+  service: Restartable;
+}
+
+export interface RestartData {
+  service: Restartable;
+  argv: string[];
+  probe: ProbeName;
+  verifyBudgetMs: number;
+}
+
+function isRestartable(s: string): s is Restartable {
+  return (RESTARTABLE as readonly string[]).includes(s);
+}
+
+function unitFor(service: Restartable, ctx: FixContext): string {
+  if (service === 'odoo') return ctx.config.odoo.unit;
+  return ctx.config.services.find((s) => s.name === service)?.unit ?? DEFAULT_UNITS[service];
+}
+
+/** The probe that says whether the service works again. */
+function probeFor(service: Restartable, ctx: FixContext): ProbeName {
+  if (service === 'postgresql') return 'database';
+  // Odoo answers /web/health when it serves; without a known URL or port, the process probe.
+  if (service === 'odoo') return ctx.config.odoo.url || ctx.odoo.httpPort ? 'odoo_http' : 'process';
+  return 'services';
+}
+
+/** Healthy for this service: the probe ran and found nothing about it. */
+export function serviceHealthy(service: Restartable, r: ProbeResult): boolean {
+  if (r.status === 'unknown') return false;
+  if (r.probe !== 'services') return r.status === 'ok' || r.status === 'warning';
+  const names = [service, DEFAULT_UNITS[service]];
+  return !r.findings.some((f) => f.severity !== 'info' && names.some((n) => `${f.key} ${f.title}`.toLowerCase().includes(n)));
+}
+
+export const restartService: Fix<RestartParams, RestartData> = {
+  id: 'restart-service',
+  title: 'Restart a service (PostgreSQL, Odoo, Redis, nginx)',
+
+  detect(incident: Incident): DetectResult<RestartParams> {
+    const service = incidentParam(incident, 'service');
+    if (!service) return { ok: false, reason: 'no service named (params.service)' };
+    if (!isRestartable(service)) return { ok: false, reason: `${service}: not a service this fix restarts (${RESTARTABLE.join(', ')})` };
+    return { ok: true, params: { service } };
+  },
+
+  async plan(params, incident, ctx): Promise<FixPlan<RestartData>> {
+    const { service } = params;
+    const probe = probeFor(service, ctx);
+    // Restarts can be slow (PostgreSQL recovery, Odoo loading its registry): the command timeout is the
+    // budget for coming back too.
+    const verifyBudgetMs = Math.max(ctx.config.fixes.commandTimeoutMs, 2000);
+    const configured = ctx.config.fixes.restart[service];
+    const argv = ctx.systemd ? ['systemctl', 'restart', unitFor(service, ctx)] : configured && configured.length > 0 ? [...configured] : null;
+    const base = { fixId: this.id, incidentId: incident.id };
+    if (!argv) {
+      const steps = [
+        `systemd is not running here and fixes.restart.${service} is not configured.`,
+        `Restart ${service} by hand, or set fixes.restart.${service} to the command (an argv list), e.g. ` +
+          (service === 'postgresql' ? `[runuser, -u, postgres, --, pg_ctl, -D, <data dir>, -w, restart]` : `[service, ${unitFor(service, ctx)}, restart]`),
+        `and add its executable to fixes.allowCommands.`,
+      ];
+      return {
+        ...base,
+        summary: `Cannot restart ${service}: no restart command configured`,
+        why: 'odoo-heal only runs commands it was configured with.',
+        preview: steps.join('\n'),
+        actions: [{ kind: 'guidance', steps }],
+        applicable: false,
+        data: { service, argv: [], probe, verifyBudgetMs },
+      };
+    }
+    return {
+      ...base,
+      summary: `Restart ${service}: ${formatArgv(argv)}`,
+      why:
+        service === 'postgresql'
+          ? 'PostgreSQL does not answer; Odoo cannot serve or run scheduled actions without it.'
+          : service === 'odoo'
+            ? 'In threaded mode Odoo\'s cron threads die when the database goes away and only a restart brings scheduled actions back.'
+            : `${service} is not working.`,
+      preview:
+        `Run: ${formatArgv(argv)}\n` +
+        `Verify: the ${probe} probe reports ${service} healthy within ${Math.round(verifyBudgetMs / 1000)} s.\n` +
+        'Rollback: nothing to undo (a restart changes no file or setting).',
+      actions: [{ kind: 'command', argv }],
+      applicable: true,
+      data: { service, argv, probe, verifyBudgetMs },
+    };
+  },
+
+  async apply(plan, ctx): Promise<Applied> {
+    ctx.progress(`running ${formatArgv(plan.data.argv)}`);
+    const result = await ctx.runner.run(plan.data.argv, { timeoutMs: ctx.config.fixes.commandTimeoutMs });
+    return { backups: [], commands: [result], undo: null };
+  },
+
+  async verify(plan, applied, ctx): Promise<Verification> {
+    const cmd = applied.commands[0];
+    if (cmd && (cmd.timedOut || cmd.exitCode !== 0)) {
+      // pg_ctl start on a running server exits 1; the probe below is the real judge, so only report.
+      ctx.progress(`${formatArgv(cmd.argv)} ${cmd.timedOut ? 'timed out' : `exited ${cmd.exitCode ?? cmd.signal}`}`);
+    }
+    ctx.progress(`waiting for the ${plan.data.probe} probe`);
+    const res = await pollProbe(ctx, plan.data.probe, (r) => serviceHealthy(plan.data.service, r), plan.data.verifyBudgetMs);
+    if (res.ok) return { ok: true, detail: `${plan.data.service} is back: ${res.last?.summary ?? ''}`.trim() };
+    const cmdNote =
+      cmd && (cmd.timedOut || cmd.exitCode !== 0)
+        ? `; the command ${cmd.timedOut ? 'timed out' : `exited ${cmd.exitCode ?? cmd.signal}`}: ${(cmd.stderr || cmd.stdout).trim().split('\n').slice(-2).join(' | ')}`
+        : '';
+    return {
+      ok: false,
+      detail: `${plan.data.service} still unhealthy after ${Math.round(plan.data.verifyBudgetMs / 1000)} s (${res.last?.summary ?? res.error ?? 'no probe result'})${cmdNote}`,
+    };
+  },
+
+  async rollback(): Promise<void> {
+    // A restart changes no file or setting: there is nothing to restore.
+  },
+};
