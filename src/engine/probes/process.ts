@@ -1,0 +1,490 @@
+// The Odoo process tree, read from /proc: is Odoo running, threaded or prefork, are all workers up,
+// what they cost (CPU, memory), and whether Odoo or its workers restarted since the last look.
+//
+// How processes are recognised (Odoo 18, odoo/service/server.py):
+// - The server runs `odoo-bin`, `odoo` or `openerp-server` (directly or through a python
+//   interpreter), or `python -m odoo`. A first positional argument other than `server` is a
+//   subcommand (`shell`, `scaffold`, ...) and `--stop-after-init` is a one-off update: both are tools,
+//   not the server.
+// - The main process is an Odoo server process whose parent is not an Odoo process.
+// - Prefork workers are fork()ed children of the main process. With the `setproctitle` package
+//   installed, Odoo retitles them `odoo: WorkerHTTP <pid> ...` / `odoo: WorkerCron <pid> ...`; without
+//   it they keep the master's exact command line and can only be counted, not told apart.
+// - The gevent (websocket) process is started by the master with `Popen([python, argv[0], 'gevent',
+//   ...])`: `gevent` is the first argument after the script.
+import { basename, resolve } from 'node:path';
+import type { Finding } from '../types.js';
+import {
+  CLOCK_TICKS,
+  listPids,
+  parseBootTime,
+  PROC_ROOT,
+  readCmdline,
+  readProcStat,
+  readRssBytes,
+  readStat,
+  type ProcStat,
+} from './proc.js';
+import type { Probe, ProbeContext, ProbeOutput } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Command-line recognition
+// ---------------------------------------------------------------------------------------------
+
+const ODOO_SCRIPTS = new Set(['odoo-bin', 'odoo', 'openerp-server', 'odoo.py']);
+const ODOO_MODULES = new Set(['odoo', 'openerp']);
+const INTERPRETER = /^(python|pypy)[\d.]*$/;
+/** Python options that take a value as the next word. */
+const PY_OPTS_WITH_VALUE = new Set(['-W', '-X', '-Q']);
+
+export type WorkerTitle = 'WorkerHTTP' | 'WorkerCron' | 'Worker';
+
+export type OdooCommand =
+  | { kind: 'server' | 'gevent' | 'tool'; config: string | null; workers: number | null; maxCronThreads: number | null }
+  | { kind: 'titled'; title: WorkerTitle };
+
+/** Index of the Odoo script/module word in argv, or -1 when argv is not Odoo. */
+function odooWordIndex(argv: readonly string[]): number {
+  const exe = argv[0];
+  if (exe === undefined) return -1;
+  if (ODOO_SCRIPTS.has(basename(exe))) return 0;
+  if (!INTERPRETER.test(basename(exe))) return -1;
+  for (let j = 1; j < argv.length; j++) {
+    const a = argv[j] ?? '';
+    if (a === '-m') return ODOO_MODULES.has(argv[j + 1] ?? '') ? j + 1 : -1;
+    if (a.startsWith('-m')) return ODOO_MODULES.has(a.slice(2)) ? j : -1;
+    if (a === '-c') return -1; // python -c '<code>'
+    if (PY_OPTS_WITH_VALUE.has(a)) {
+      j++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return ODOO_SCRIPTS.has(basename(a)) ? j : -1;
+  }
+  return -1;
+}
+
+function optionValue(args: readonly string[], long: string, short: string | null): string | null {
+  for (let j = 0; j < args.length; j++) {
+    const a = args[j] ?? '';
+    if (a === long || (short !== null && a === short)) return args[j + 1] ?? null;
+    if (a.startsWith(`${long}=`)) return a.slice(long.length + 1);
+    if (short !== null && a.startsWith(short) && !a.startsWith('--') && a.length > short.length) return a.slice(short.length);
+  }
+  return null;
+}
+
+function intOrNull(s: string | null): number | null {
+  if (s === null || !/^\d+$/.test(s)) return null;
+  return Number(s);
+}
+
+export function parseOdooCommand(argv: readonly string[]): OdooCommand | null {
+  // setproctitle rewrites the whole argv area; the title may come back as one word or several.
+  const title = /^odoo: (Worker\w*) \d+/.exec(argv.join(' '));
+  if (title) {
+    const t = title[1] === 'WorkerHTTP' || title[1] === 'WorkerCron' ? title[1] : 'Worker';
+    return { kind: 'titled', title: t };
+  }
+  const i = odooWordIndex(argv);
+  if (i < 0) return null;
+  let rest = argv.slice(i + 1);
+  let kind: 'server' | 'gevent' | 'tool' = 'server';
+  const first = rest[0];
+  if (first !== undefined && !first.startsWith('-')) {
+    if (first === 'gevent') kind = 'gevent';
+    else if (first === 'server') rest = rest.slice(1);
+    else kind = 'tool';
+  }
+  if (rest.includes('--stop-after-init')) kind = 'tool';
+  return {
+    kind,
+    config: optionValue(rest, '--config', '-c'),
+    workers: intOrNull(optionValue(rest, '--workers', null)),
+    maxCronThreads: intOrNull(optionValue(rest, '--max-cron-threads', null)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanning /proc (shared by the process and memory probes)
+// ---------------------------------------------------------------------------------------------
+
+export interface OdooProc {
+  pid: number;
+  argv: string[];
+  cmd: OdooCommand;
+  stat: ProcStat;
+  rssBytes: number;
+}
+
+export interface OdooScan {
+  /** Epoch ms when the scan read /proc (CPU deltas are relative to it). */
+  at: number;
+  bootTimeMs: number;
+  procs: OdooProc[];
+}
+
+export interface OdooScanner {
+  /** A fresh scan, or the one in flight / younger than maxAgeMs (one /proc walk per probe round). */
+  scan(): Promise<OdooScan>;
+}
+
+export async function scanOdooProcesses(root = PROC_ROOT): Promise<OdooScan> {
+  const [pids, procStat] = await Promise.all([listPids(root), readProcStat(root)]);
+  const bootTimeMs = parseBootTime(procStat) ?? 0;
+  const self = process.pid;
+  const found = await Promise.all(
+    pids.map(async (pid): Promise<OdooProc | null> => {
+      if (pid === self) return null;
+      const argv = await readCmdline(pid, root);
+      const cmd = argv && parseOdooCommand(argv);
+      if (!argv || !cmd) return null;
+      const [stat, rssBytes] = await Promise.all([readStat(pid, root), readRssBytes(pid, root)]);
+      // Zombies (a worker that exited and was not reaped yet) no longer serve anything.
+      if (!stat || stat.state === 'Z' || rssBytes === null) return null;
+      return { pid, argv, cmd, stat, rssBytes };
+    }),
+  );
+  return { at: Date.now(), bootTimeMs, procs: found.filter((p): p is OdooProc => p !== null) };
+}
+
+export function createOdooScanner(opts: { root?: string; maxAgeMs?: number } = {}): OdooScanner {
+  const maxAgeMs = opts.maxAgeMs ?? 1000;
+  let inFlight: Promise<OdooScan> | null = null;
+  let last: OdooScan | null = null;
+  return {
+    scan() {
+      if (inFlight) return inFlight;
+      if (last && Date.now() - last.at < maxAgeMs) return Promise.resolve(last);
+      inFlight = scanOdooProcesses(opts.root).then(
+        (s) => {
+          last = s;
+          inFlight = null;
+          return s;
+        },
+        (err: unknown) => {
+          inFlight = null;
+          throw err;
+        },
+      );
+      return inFlight;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tree: main process, workers, gevent
+// ---------------------------------------------------------------------------------------------
+
+export type OdooRole = 'main' | 'http' | 'cron' | 'worker' | 'gevent';
+
+export interface OdooTree {
+  main: OdooProc;
+  children: { proc: OdooProc; role: Exclude<OdooRole, 'main'> }[];
+  /** Other Odoo server processes with no Odoo parent (a second instance, a test server). */
+  others: OdooProc[];
+  /** Effective settings: command-line options override odoo.conf. */
+  workers: number;
+  maxCronThreads: number;
+  configPath: string | null;
+}
+
+function roleOf(p: OdooProc): Exclude<OdooRole, 'main'> {
+  if (p.cmd.kind === 'titled') return p.cmd.title === 'WorkerHTTP' ? 'http' : p.cmd.title === 'WorkerCron' ? 'cron' : 'worker';
+  return p.cmd.kind === 'gevent' ? 'gevent' : 'worker';
+}
+
+/** Picks the main Odoo process (the one using our odoo.conf if several run) and its children. */
+export function buildTree(scan: OdooScan, ctx: Pick<ProbeContext, 'odoo'>): OdooTree | null {
+  const byPid = new Map(scan.procs.map((p) => [p.pid, p]));
+  const mains = scan.procs.filter(
+    (p) => p.cmd.kind === 'server' && !byPid.has(p.stat.ppid),
+  );
+  if (mains.length === 0) return null;
+  mains.sort((a, b) => a.stat.startTicks - b.stat.startTicks);
+  const configOf = (p: OdooProc) => (p.cmd.kind === 'server' ? p.cmd.config : null);
+  const wanted = ctx.odoo.path ? resolve(ctx.odoo.path) : null;
+  // With a known odoo.conf, a server started with another `-c` is another instance, not ours; one
+  // started without `-c` may read ours through ~/.odoorc or the package default, so it still counts.
+  const main = wanted
+    ? (mains.find((p) => configOf(p) !== null && resolve(configOf(p) ?? '') === wanted) ?? mains.find((p) => configOf(p) === null))
+    : mains[0];
+  if (!main || main.cmd.kind !== 'server') return null;
+  const children = scan.procs
+    .filter((p) => p.stat.ppid === main.pid && p.cmd.kind !== 'tool')
+    .map((proc) => ({ proc, role: roleOf(proc) }));
+  return {
+    main,
+    children,
+    others: mains.filter((p) => p !== main),
+    workers: main.cmd.workers ?? ctx.odoo.workers,
+    maxCronThreads: main.cmd.maxCronThreads ?? ctx.odoo.maxCronThreads,
+    configPath: main.cmd.config,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The probe
+// ---------------------------------------------------------------------------------------------
+
+export interface OdooProcessInfo {
+  pid: number;
+  ppid: number;
+  role: OdooRole;
+  /** Percent of one CPU since the previous run (first run: average since the process started). */
+  cpuPercent: number;
+  rssBytes: number;
+  /** Virtual size: what Odoo compares with limit_memory_soft / limit_memory_hard on Linux. */
+  vsizeBytes: number;
+  threads: number;
+  startedAt: number;
+  uptimeSeconds: number;
+}
+
+export interface ProcessData {
+  mode: 'threaded' | 'prefork' | 'stopped';
+  configPath: string | null;
+  main: OdooProcessInfo | null;
+  /** Workers and the gevent process, in pid order. */
+  workers: OdooProcessInfo[];
+  expected: { http: number; cron: number; gevent: boolean };
+  counts: { http: number; cron: number; untitled: number; gevent: number };
+  /** Whether workers carry setproctitle titles (then HTTP and cron workers can be told apart). */
+  titled: boolean;
+  totalRssBytes: number;
+  totalCpuPercent: number;
+  /** Times a new main pid was seen since this probe started. */
+  restarts: number;
+  lastRestartAt: number | null;
+  /** New worker pids under the same main since this probe started (Odoo recycles workers). */
+  workersRespawned: number;
+  otherInstances: number[];
+}
+
+interface CpuSample {
+  startTicks: number;
+  cpuTicks: number;
+  at: number;
+}
+
+const SOFT_LIMIT_NEAR = 0.9;
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export interface ProcessProbeOptions {
+  scanner?: OdooScanner;
+}
+
+export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<ProcessData> {
+  const scanner = opts.scanner ?? createOdooScanner();
+  let cpuPrev = new Map<number, CpuSample>();
+  let lastMain: { pid: number; startTicks: number } | null = null;
+  let knownWorkers = new Set<number>();
+  let restarts = 0;
+  let lastRestartAt: number | null = null;
+  let workersRespawned = 0;
+
+  function info(p: OdooProc, role: OdooRole, scan: OdooScan): OdooProcessInfo {
+    const startedAt = scan.bootTimeMs + (p.stat.startTicks * 1000) / CLOCK_TICKS;
+    const uptimeMs = Math.max(scan.at - startedAt, 1);
+    const prev = cpuPrev.get(p.pid);
+    let cpu: number;
+    if (prev && prev.startTicks === p.stat.startTicks && scan.at > prev.at) {
+      cpu = ((p.stat.cpuTicks - prev.cpuTicks) / CLOCK_TICKS / ((scan.at - prev.at) / 1000)) * 100;
+    } else {
+      cpu = (p.stat.cpuTicks / CLOCK_TICKS / (uptimeMs / 1000)) * 100;
+    }
+    return {
+      pid: p.pid,
+      ppid: p.stat.ppid,
+      role,
+      cpuPercent: round1(Math.max(cpu, 0)),
+      rssBytes: p.rssBytes,
+      vsizeBytes: p.stat.vsizeBytes,
+      threads: p.stat.threads,
+      startedAt: Math.round(startedAt),
+      uptimeSeconds: Math.round(uptimeMs / 1000),
+    };
+  }
+
+  return {
+    name: 'process',
+    async run(ctx: ProbeContext): Promise<ProbeOutput<ProcessData>> {
+      const scan = await scanner.scan();
+      const tree = buildTree(scan, ctx);
+      // CPU baselines for the next run. (A scan reused within the scanner's maxAgeMs has the same
+      // `at`; the next run then falls back to the since-start average instead of dividing by zero.)
+      const remember = (all: OdooProc[]) => {
+        cpuPrev = new Map(all.map((p) => [p.pid, { startTicks: p.stat.startTicks, cpuTicks: p.stat.cpuTicks, at: scan.at }]));
+      };
+
+      if (!tree) {
+        remember([]);
+        // Servers started with another `-c`: other instances, named so the user sees why.
+        const others = scan.procs.filter((p) => p.cmd.kind === 'server' && !scan.procs.some((q) => q.pid === p.stat.ppid));
+        const data: ProcessData = {
+          mode: 'stopped',
+          configPath: null,
+          main: null,
+          workers: [],
+          expected: { http: ctx.odoo.workers, cron: ctx.odoo.workers > 0 ? ctx.odoo.maxCronThreads : 0, gevent: ctx.odoo.workers > 0 },
+          counts: { http: 0, cron: 0, untitled: 0, gevent: 0 },
+          titled: false,
+          totalRssBytes: 0,
+          totalCpuPercent: 0,
+          restarts,
+          lastRestartAt,
+          workersRespawned,
+          otherInstances: others.map((p) => p.pid),
+        };
+        const otherText = others.length
+          ? `; other Odoo instances run with other configs: ${others.map((p) => `pid ${p.pid} (-c ${p.cmd.kind === 'server' ? p.cmd.config : '?'})`).join(', ')}`
+          : '';
+        return {
+          status: 'critical',
+          summary: 'Odoo is not running',
+          findings: [
+            {
+              key: 'down',
+              severity: 'critical',
+              title: 'Odoo is not running',
+              detail: `no odoo-bin, odoo, openerp-server or \`python -m odoo\` server process${ctx.odoo.path ? ` using ${ctx.odoo.path}` : ''} found in /proc${otherText}`,
+              hint: `Start it (systemctl start ${ctx.config.odoo.unit}) and read the journal for why it stopped.`,
+              category: 'worker',
+              fix: { id: 'restart-service', params: { service: 'odoo' }, unattended: true },
+            },
+          ],
+          data,
+        };
+      }
+
+      const { main } = tree;
+      if (lastMain && (lastMain.pid !== main.pid || lastMain.startTicks !== main.stat.startTicks)) {
+        restarts++;
+        lastRestartAt = scan.at;
+      } else if (lastMain) {
+        for (const c of tree.children) if (c.role !== 'gevent' && !knownWorkers.has(c.proc.pid)) workersRespawned++;
+      }
+      // First sight of this main: its current workers are the baseline, not respawns.
+      knownWorkers = new Set(tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.pid));
+      lastMain = { pid: main.pid, startTicks: main.stat.startTicks };
+
+      const mainInfo = info(main, 'main', scan);
+      const workers = tree.children.map((c) => info(c.proc, c.role, scan)).sort((a, b) => a.pid - b.pid);
+      remember([main, ...tree.children.map((c) => c.proc)]);
+
+      const counts = { http: 0, cron: 0, untitled: 0, gevent: 0 };
+      for (const w of workers) {
+        if (w.role === 'http') counts.http++;
+        else if (w.role === 'cron') counts.cron++;
+        else if (w.role === 'gevent') counts.gevent++;
+        else counts.untitled++;
+      }
+      const titled = counts.http + counts.cron > 0;
+      const prefork = tree.workers > 0 || workers.length > 0;
+      const expected = {
+        http: prefork ? tree.workers : 0,
+        cron: prefork ? tree.maxCronThreads : 0,
+        gevent: prefork,
+      };
+      const findings: Finding[] = [];
+      const all = [mainInfo, ...workers];
+
+      if (prefork) {
+        if (titled) {
+          if (counts.http < expected.http) findings.push(workerFinding('workers', `${counts.http} of ${expected.http} HTTP workers running`));
+          if (counts.cron < expected.cron) findings.push(workerFinding('cron-workers', `${counts.cron} of ${expected.cron} cron workers running`));
+        } else {
+          const want = expected.http + expected.cron;
+          const have = counts.untitled;
+          if (have < want) findings.push(workerFinding('workers', `${have} of ${want} workers running (HTTP + cron)`));
+        }
+        if (counts.gevent === 0) {
+          findings.push({
+            key: 'gevent',
+            severity: 'warning',
+            title: "Odoo's gevent (websocket) process is not running",
+            detail: `no \`gevent\` child of pid ${main.pid}; the bus (live chat, notifications) is down`,
+            hint: `Check gevent_port (${ctx.odoo.geventPort}) is free and read the journal for the gevent process's error.`,
+            category: 'worker',
+          });
+        }
+      }
+
+      // Odoo compares a process's virtual size with limit_memory_soft: prefork workers are recycled
+      // after their request, a threaded server restarts. Near the limit means churn to come.
+      const soft = ctx.odoo.limitMemorySoft;
+      if (soft) {
+        const limited = prefork ? workers.filter((w) => w.role !== 'gevent') : [mainInfo];
+        const near = limited.filter((w) => w.vsizeBytes >= soft * SOFT_LIMIT_NEAR);
+        if (near.length > 0) {
+          const worst = near.reduce((a, b) => (b.vsizeBytes > a.vsizeBytes ? b : a));
+          findings.push({
+            key: 'memory-soft',
+            severity: 'warning',
+            title: `${near.length} Odoo process${near.length > 1 ? 'es' : ''} near limit_memory_soft`,
+            detail: `pid ${worst.pid} (${worst.role}) uses ${formatBytes(worst.vsizeBytes)} virtual, ${formatBytes(worst.rssBytes)} resident; limit_memory_soft is ${formatBytes(soft)}`,
+            hint: 'Odoo checks virtual size, not RSS. If fresh workers already exceed it they respawn endlessly: raise limit_memory_soft above a worker\'s size.',
+            category: 'worker',
+          });
+        }
+      }
+
+      const data: ProcessData = {
+        mode: prefork ? 'prefork' : 'threaded',
+        configPath: tree.configPath,
+        main: mainInfo,
+        workers,
+        expected,
+        counts,
+        titled,
+        totalRssBytes: all.reduce((s, p) => s + p.rssBytes, 0),
+        totalCpuPercent: round1(all.reduce((s, p) => s + p.cpuPercent, 0)),
+        restarts,
+        lastRestartAt,
+        workersRespawned,
+        otherInstances: tree.others.map((p) => p.pid),
+      };
+      const workerPart = prefork ? `, ${workers.length - counts.gevent} workers${counts.gevent ? ' + gevent' : ''}` : '';
+      const summary = `${data.mode} pid ${main.pid}${workerPart}, ${formatBytes(data.totalRssBytes)} RSS, ${data.totalCpuPercent}% CPU, up ${formatUptime(mainInfo.uptimeSeconds)}`;
+      return { status: worstStatus(findings), summary, findings, data };
+    },
+  };
+}
+
+function workerFinding(key: string, title: string): Finding {
+  return {
+    key,
+    severity: 'warning',
+    title,
+    detail: 'fewer prefork workers than odoo.conf (or the command line) asks for',
+    hint: 'Workers that die at once are usually hitting limit_memory_soft/limit_time_real or a DB error: read the log around "Worker (".',
+    category: 'worker',
+  };
+}
+
+export function formatUptime(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function worstStatus(findings: readonly Finding[]): 'ok' | 'warning' | 'critical' {
+  if (findings.some((f) => f.severity === 'critical')) return 'critical';
+  if (findings.some((f) => f.severity === 'warning')) return 'warning';
+  return 'ok';
+}
