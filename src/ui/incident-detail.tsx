@@ -1,0 +1,119 @@
+// One incident in full: the whole sample record, the matched pattern and captures, the hint, the
+// proposed fix and the history of fix attempts on it.
+import { Box, Text } from 'ink';
+import { memo, type MutableRefObject } from 'react';
+import type { AttemptOutcome, AttemptSummary, Incident } from '../engine/types.js';
+import { useEngine } from './context.js';
+import { formatDuration } from './format.js';
+import { keysOf } from './keymap.js';
+import { sanitizeText } from './sanitize.js';
+import { ScrollText, type StyledLine } from './scroll-text.js';
+import { SEVERITY_COLOR, useTheme, type BasicColor } from './theme.js';
+
+export const OUTCOME_COLOR: Record<AttemptOutcome, BasicColor> = {
+  planned: 'gray',
+  running: 'cyan',
+  verified: 'green',
+  failed: 'red',
+  rolled_back: 'yellow',
+  refused: 'yellow',
+};
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+/** Lines of text, each sanitised; multi-line values are split first so no newline reaches Ink. */
+function split(text: string, prefix = ''): string[] {
+  return text.split(/\r?\n/).map((l) => prefix + sanitizeText(l));
+}
+
+export function attemptLine(a: AttemptSummary): StyledLine {
+  const when = iso(a.startedAt);
+  return {
+    text: `${when}  ${a.outcome.padEnd(11)} ${a.fixId} by ${sanitizeText(a.who)}${a.message ? ` — ${sanitizeText(a.message)}` : ''}`,
+    color: OUTCOME_COLOR[a.outcome],
+  };
+}
+
+function detailLines(inc: Incident, attempts: AttemptSummary[], now: number): StyledLine[] {
+  const lines: StyledLine[] = [];
+  const push = (text: string, style: Omit<StyledLine, 'text'> = {}) => lines.push({ text, ...style });
+  push(`${inc.severity.toUpperCase()} · ${inc.category} · ${inc.status} · ×${inc.count}`, {
+    color: SEVERITY_COLOR[inc.severity],
+    bold: true,
+  });
+  push(`id ${inc.id} · fingerprint ${sanitizeText(inc.fingerprint)}`, { dim: true });
+  push(
+    `first seen ${iso(inc.firstSeen)} (${formatDuration((now - inc.firstSeen) / 1000)} ago) · last seen ${iso(inc.lastSeen)}`,
+    { dim: true },
+  );
+  if (inc.snoozedUntil) push(`snoozed until ${iso(inc.snoozedUntil)}`, { color: 'yellow' });
+  push('');
+  if (inc.origin.kind === 'pattern') {
+    push(`Pattern ${sanitizeText(inc.origin.patternId)}`, { bold: true });
+    for (const [k, v] of Object.entries(inc.origin.captures)) push(`  ${sanitizeText(k)} = ${sanitizeText(v)}`);
+  } else {
+    push(`Probe ${inc.origin.probe} · ${sanitizeText(inc.origin.key)}`, { bold: true });
+  }
+  if (inc.detail) for (const l of split(inc.detail, '  ')) push(l);
+  push('');
+  push('Hint', { bold: true });
+  for (const l of split(inc.hint || '(none)', '  ')) push(l, { color: 'cyan' });
+  push('');
+  if (inc.fix) {
+    const params = Object.entries(inc.fix.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    push(`Proposed fix: ${inc.fix.id}${params ? ` (${sanitizeText(params)})` : ''}${inc.fix.unattended ? ' · may run unattended' : ''}`, {
+      bold: true,
+      color: 'green',
+    });
+    push(`  press ${keysOf('plan')} for the plan`, { dim: true });
+  } else {
+    push('No automatic fix for this incident', { dim: true });
+  }
+  push('');
+  push(`Attempts (${attempts.length})`, { bold: true });
+  if (attempts.length === 0) push('  none', { dim: true });
+  for (const a of attempts) {
+    const l = attemptLine(a);
+    lines.push({ ...l, text: `  ${l.text}` });
+  }
+  if (inc.sample) {
+    push('');
+    push(`Record (${sanitizeText(inc.sample.source)}:${inc.sample.line})`, { bold: true });
+    for (const l of inc.sample.lines) push(`  ${sanitizeText(l)}`);
+  }
+  return lines;
+}
+
+export const IncidentDetail = memo(function IncidentDetail({ incidentId, width, height, scroll, maxScroll }: {
+  incidentId: string;
+  width: number;
+  height: number;
+  scroll: number;
+  maxScroll: MutableRefObject<number>;
+}) {
+  const theme = useTheme();
+  const incident = useEngine((s) => s.incidents[incidentId]);
+  const allAttempts = useEngine((s) => s.attempts);
+  if (!incident) {
+    return (
+      <Box height={height} width={width}>
+        <Text dimColor>This incident is gone (resolved and pruned). Esc returns to the queue.</Text>
+      </Box>
+    );
+  }
+  const attempts = allAttempts.filter((a) => a.incidentId === incidentId);
+  const lines = detailLines(incident, attempts, Date.now());
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Text wrap="truncate-end" bold inverse color={theme.color('cyan')}>
+        {` Incident: ${sanitizeText(incident.title)} `}
+      </Text>
+      <ScrollText lines={lines} width={width} height={height - 2} scroll={scroll} maxScroll={maxScroll} />
+      <Text wrap="truncate-end" dimColor>
+        {`${keysOf('up')} ${keysOf('down')} scroll · ${keysOf('plan')} fix plan · ${keysOf('snooze')} snooze · ${keysOf('dismiss')} dismiss · ${keysOf('back')}/${keysOf('open')} back`}
+      </Text>
+    </Box>
+  );
+});
