@@ -26,6 +26,31 @@ import { colorWanted, makeTheme, ThemeContext } from './theme.js';
 import { nextLevel, sortIncidents } from './view-models.js';
 
 type Focus = 'queue' | 'log' | 'process';
+type InkKey = Parameters<Parameters<typeof useInput>[0]>[1];
+
+/** The Key Ink reports for a plain printable character. */
+const PLAIN_KEY: InkKey = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
 const FOCUS_ORDER: readonly Focus[] = ['queue', 'log', 'process'];
 
 type Prompt = { kind: 'rollback'; question: string } | { kind: 'autoHeal'; on: boolean; question: string };
@@ -101,7 +126,7 @@ function Console() {
     }
   };
 
-  const handleText = (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
+  const handleText = (input: string, key: InkKey) => {
     if (key.return) {
       const text = (filterDraft ?? '').trim();
       send(() => intents.setTailFilter(text));
@@ -116,8 +141,7 @@ function Console() {
     }
   };
 
-  useInput(
-    (input, key) => {
+  const handleKey = (input: string, key: InkKey) => {
       const action = actionFor(input, key);
       if (filterDraft !== null) {
         if (input === 'c' && key.ctrl) exit();
@@ -233,6 +257,25 @@ function Console() {
         default:
           return;
       }
+  };
+
+  // Keys typed faster than a frame (tmux send-keys, a paste, key repeat over slow SSH) arrive as one
+  // input string: queue them and handle one per render, so each key sees the state the previous made.
+  const [queued, setQueued] = useState<string>('');
+  useEffect(() => {
+    if (queued.length === 0) return;
+    const [first = '', ...rest] = queued;
+    setQueued(rest.join(''));
+    handleKey(first, PLAIN_KEY);
+  }, [queued]);
+
+  useInput(
+    (input, key) => {
+      if (filterDraft === null && input.length > 1 && !key.ctrl && !key.meta && /^[\x20-\x7e]+$/.test(input)) {
+        setQueued((q) => q + input);
+        return;
+      }
+      handleKey(input, key);
     },
     // Without raw mode (stdin not a TTY) Ink's useInput throws; compare with true (it can be undefined).
     { isActive: isRawModeSupported === true },

@@ -75,6 +75,15 @@ async function setup() {
 }
 
 describe('keyboard flows', () => {
+  it('keys that arrive in one burst (tmux send-keys, paste) are each handled in order', async () => {
+    const { intents, m } = await setup();
+    // 'jf' in one write: without queueing, 'f' would be lost or act on the old selection.
+    await m.press('jf');
+    await tick();
+    await tick();
+    expect(intents.calls).toEqual([{ name: 'requestPlan', args: ['i-2'] }]);
+  });
+
   it('select → f → plan shown → y → progress → result', async () => {
     const { store, intents, m } = await setup();
     expect(m.frame()).toMatch(/› CRIT Disk almost full/);
