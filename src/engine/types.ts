@@ -107,6 +107,8 @@ export interface Pattern {
   /** Capture names that identify one incident (e.g. file path, module, db). Empty: one incident per pattern. */
   fingerprint: string[];
   fix?: PatternFix;
+  /** When several patterns match one record the highest priority wins (default 0; ties: load order). */
+  priority?: number;
 }
 
 export interface PatternMatch {
@@ -119,7 +121,9 @@ export type IncidentStatus = 'open' | 'snoozed' | 'fixing' | 'resolved';
 
 export type IncidentOrigin =
   | { kind: 'pattern'; patternId: string; captures: Record<string, string> }
-  | { kind: 'probe'; probe: ProbeName; key: string };
+  | { kind: 'probe'; probe: ProbeName; key: string }
+  /** Raised by the engine itself, e.g. "auto-heal gave up on X". */
+  | { kind: 'engine'; key: string };
 
 export interface Incident {
   /** Short stable id derived from the fingerprint (`i-` + 8 hex). */

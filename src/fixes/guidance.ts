@@ -20,7 +20,8 @@ export interface GuidanceParams {
 const KEYS = ['module', 'lib', 'dep', 'file', 'line', 'port', 'limit', 'value'] as const;
 
 function inferTopic(incident: Incident): Topic {
-  const id = incident.origin.kind === 'pattern' ? incident.origin.patternId : `${incident.origin.probe}:${incident.origin.key}`;
+  const o = incident.origin;
+  const id = o.kind === 'pattern' ? o.patternId : o.kind === 'probe' ? `${o.probe}:${o.key}` : o.key;
   if (/external|dependency-lib|no.module.named|import/i.test(id)) return 'external-dependency';
   if (/depends|module-dependency/i.test(id)) return 'module-dependency';
   if (/module/i.test(id)) return 'module-not-found';

@@ -51,8 +51,10 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number): St
   if (inc.origin.kind === 'pattern') {
     push(`Pattern ${sanitizeText(inc.origin.patternId)}`, { bold: true });
     for (const [k, v] of Object.entries(inc.origin.captures)) push(`  ${sanitizeText(k)} = ${sanitizeText(v)}`);
-  } else {
+  } else if (inc.origin.kind === 'probe') {
     push(`Probe ${inc.origin.probe} · ${sanitizeText(inc.origin.key)}`, { bold: true });
+  } else {
+    push(`Raised by odoo-heal · ${sanitizeText(inc.origin.key)}`, { bold: true });
   }
   if (inc.detail) for (const l of split(inc.detail, '  ')) push(l);
   push('');

@@ -1,0 +1,148 @@
+// `odoo-heal detect [files...]`: which incidents do these logs show? Reads whole files (or stdin),
+// groups matches into incidents, prints a table or versioned JSON (docs/json-format.md#detect).
+//
+// Exit code, Nagios style like `check`: 0 nothing above info, 1 warnings, 2 critical, 3 a source
+// could not be read and nothing critical was found (the answer is incomplete: UNKNOWN).
+import { UsageError } from '../../engine/errors.js';
+import { worstSeverity } from '../../engine/incidents.js';
+import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { Matcher } from '../../engine/patterns/matcher.js';
+import { scanSources, type ScanResult } from '../../engine/patterns/scan.js';
+import { parseSince } from '../../engine/since.js';
+import type { Incident, Status } from '../../engine/types.js';
+import { STATUS_EXIT } from '../../engine/types.js';
+import { sanitizeText } from '../../ui/sanitize.js';
+import type { GlobalOptions } from '../main.js';
+import { renderTable } from '../table.js';
+
+export const DETECT_FORMAT = 'odoo-heal/detect@1';
+
+export interface DetectOptions {
+  json?: boolean;
+  since?: string;
+}
+
+/** The log files `detect` reads when none is given: odoo.conf's logfile plus config logs.files. */
+async function configuredSources(globals: GlobalOptions): Promise<string[]> {
+  const { loadConfig } = await import('../../engine/config/load.js');
+  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+  for (const w of loaded.warnings) process.stderr.write(`odoo-heal: warning: ${w}\n`);
+  const files = [loaded.odoo.logfile, ...loaded.config.logs.files].filter((f): f is string => !!f);
+  return [...new Set(files)];
+}
+
+export function statusOf(result: ScanResult): Status {
+  const worst = worstSeverity(result.book.list());
+  if (worst === 'critical') return 'critical';
+  if (result.sources.some((s) => s.error)) return 'unknown';
+  return worst === 'warning' ? 'warning' : 'ok';
+}
+
+export async function run(globals: GlobalOptions, files: string[], opts: DetectOptions): Promise<number> {
+  const now = Date.now();
+  const since = opts.since !== undefined ? parseSince(opts.since, now) : null;
+  const patterns = loadPatterns(globals.patterns ?? defaultPatternsDir());
+  const sources = files.length > 0 ? files : await configuredSources(globals);
+  if (sources.length === 0) {
+    throw new UsageError('no log file given and none configured (odoo.conf logfile, config logs.files); pass files, or - for stdin');
+  }
+  if (sources.filter((s) => s === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  const result = await scanSources(sources, new Matcher(patterns), { since, now: () => now });
+  const status = statusOf(result);
+  for (const s of result.sources) if (s.error) process.stderr.write(`odoo-heal: ${s.error}\n`);
+  process.stdout.write(opts.json ? `${JSON.stringify(detectJSON(result, status, since, now), null, 2)}\n` : formatDetect(result));
+  return STATUS_EXIT[status];
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function incidentJSON(i: Incident): Record<string, unknown> {
+  const s = i.sample;
+  return {
+    id: i.id,
+    fingerprint: i.fingerprint,
+    patternId: i.origin.kind === 'pattern' ? i.origin.patternId : null,
+    title: i.title,
+    severity: i.severity,
+    category: i.category,
+    status: i.status,
+    count: i.count,
+    firstSeen: iso(i.firstSeen),
+    lastSeen: iso(i.lastSeen),
+    captures: i.origin.kind === 'pattern' ? i.origin.captures : {},
+    hint: i.hint,
+    fix: i.fix,
+    sample: s
+      ? {
+          source: s.source,
+          line: s.line,
+          kind: s.kind,
+          level: s.kind === 'odoo' ? s.level : null,
+          text: s.lines[0] ?? '',
+          exception: s.exception,
+        }
+      : null,
+  };
+}
+
+export function detectJSON(result: ScanResult, status: Status, since: number | null, now: number): Record<string, unknown> {
+  return {
+    format: DETECT_FORMAT,
+    generatedAt: iso(now),
+    since: iso(since),
+    status,
+    sources: result.sources,
+    incidents: result.book.list().map(incidentJSON),
+    unmatched: result.unmatched,
+  };
+}
+
+function when(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export function formatDetect(result: ScanResult): string {
+  const incidents = result.book.list();
+  const records = result.sources.reduce((n, s) => n + s.records, 0);
+  const out: string[] = [];
+  const bySeverity = (sev: string): number => incidents.filter((i) => i.severity === sev).length;
+  const counts = ['critical', 'warning', 'info']
+    .map((s) => [s, bySeverity(s)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  out.push(
+    `${incidents.length} incident${incidents.length === 1 ? '' : 's'} in ${result.sources.length} source${result.sources.length === 1 ? '' : 's'} ` +
+      `(${records} records)${counts.length ? `: ${counts.join(', ')}` : ''}`,
+  );
+  if (incidents.length > 0) {
+    out.push('');
+    out.push(
+      renderTable(
+        ['SEVERITY', 'COUNT', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'ID', 'TITLE'],
+        incidents.map((i) => [i.severity, String(i.count), when(i.firstSeen), when(i.lastSeen), i.id, i.title]),
+      ),
+    );
+    for (const i of incidents) {
+      out.push('');
+      out.push(`${i.id}  ${i.title}${i.origin.kind === 'pattern' ? `  [${i.origin.patternId}]` : ''}`);
+      out.push(`  hint: ${i.hint}`);
+      if (i.fix) {
+        const params = Object.entries(i.fix.params).map(([k, v]) => `${k}=${sanitizeText(v)}`);
+        out.push(`  fix:  ${i.fix.id}${params.length ? ` ${params.join(' ')}` : ''}${i.fix.unattended ? ' (may run unattended)' : ''}`);
+      }
+      if (i.sample) {
+        const s = i.sample;
+        const text = s.exception ?? (s.kind === 'odoo' ? s.message : s.lines[0] ?? '');
+        out.push(`  seen: ${sanitizeText(s.source)}:${s.line}  ${sanitizeText(text).slice(0, 200)}`);
+      }
+    }
+  }
+  const u = result.unmatched;
+  if (u.error + u.critical > 0) {
+    out.push('');
+    out.push(`${u.error + u.critical} ERROR/CRITICAL record(s) matched no pattern (odoo-heal patterns test <log> shows them).`);
+  }
+  return `${out.join('\n')}\n`;
+}

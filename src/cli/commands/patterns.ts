@@ -1,0 +1,111 @@
+// `odoo-heal patterns list|validate|test`: inspect the pattern database and try it on a log.
+import { UsageError } from '../../engine/errors.js';
+import { defaultPatternsDir, loadPatternFile, loadPatterns, patternFiles } from '../../engine/patterns/load.js';
+import { Matcher } from '../../engine/patterns/matcher.js';
+import { readRecordBatches } from '../../engine/logs/read-records.js';
+import type { PatternMatch } from '../../engine/types.js';
+import { sanitizeText } from '../../ui/sanitize.js';
+import type { GlobalOptions } from '../main.js';
+import { renderTable } from '../table.js';
+
+function dir(globals: GlobalOptions): string {
+  return globals.patterns ?? defaultPatternsDir();
+}
+
+export async function list(globals: GlobalOptions, opts: { json?: boolean }): Promise<number> {
+  const patterns = loadPatterns(dir(globals));
+  if (opts.json) {
+    const out = patterns.map(({ file, index, ...p }) => ({ ...p, file, index }));
+    process.stdout.write(`${JSON.stringify({ format: 'odoo-heal/patterns@1', patterns: out }, null, 2)}\n`);
+    return 0;
+  }
+  const rows = patterns.map((p) => [
+    p.id,
+    p.severity,
+    p.category,
+    String(p.priority),
+    p.fix ? `${p.fix.id}${p.fix.unattended ? '*' : ''}` : '-',
+    p.title,
+  ]);
+  process.stdout.write(`${renderTable(['ID', 'SEVERITY', 'CATEGORY', 'PRIORITY', 'FIX', 'TITLE'], rows)}\n`);
+  process.stdout.write(`${patterns.length} patterns (* = fix allowed unattended)\n`);
+  return 0;
+}
+
+/** Validates one file, or the whole directory (which also checks ids across files). Throws
+ * ConfigError (exit 2) on the first problem, naming file and entry. */
+export async function validate(globals: GlobalOptions, file?: string): Promise<number> {
+  if (file) {
+    const patterns = loadPatternFile(file);
+    process.stdout.write(`${file}: ok (${patterns.length} patterns)\n`);
+    return 0;
+  }
+  const d = dir(globals);
+  const files = patternFiles(d);
+  const patterns = loadPatterns(d);
+  process.stdout.write(`${d}: ok (${patterns.length} patterns in ${files.length} files)\n`);
+  return 0;
+}
+
+interface TestRow {
+  line: number;
+  kind: 'odoo' | 'raw';
+  level: string | null;
+  patternId: string | null;
+  /** Patterns that also matched but lost on priority. */
+  alsoMatched: string[];
+  captures: Record<string, string>;
+  text: string;
+  exception: string | null;
+}
+
+/** Which pattern matched which record of `log` (plus ERROR/CRITICAL records nothing matched). */
+export async function test(globals: GlobalOptions, log: string, opts: { json?: boolean }): Promise<number> {
+  if (!log) throw new UsageError('patterns test: a log file is required (- for stdin)');
+  const matcher = new Matcher(loadPatterns(dir(globals)));
+  const rows: TestRow[] = [];
+  let records = 0;
+  for await (const batch of readRecordBatches(log)) {
+    for (const r of batch) {
+      records++;
+      const all: PatternMatch[] = matcher.matchAll(r);
+      const winner = all[0];
+      const level = r.kind === 'odoo' ? r.level : null;
+      if (!winner && !(level === 'ERROR' || level === 'CRITICAL')) continue;
+      rows.push({
+        line: r.line,
+        kind: r.kind,
+        level,
+        patternId: winner?.pattern.id ?? null,
+        alsoMatched: all.slice(1).map((m) => m.pattern.id),
+        captures: winner?.captures ?? {},
+        text: r.message,
+        exception: r.exception,
+      });
+    }
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ format: 'odoo-heal/patterns-test@1', source: log, records, matches: rows }, null, 2)}\n`);
+    return 0;
+  }
+  const table = rows.map((row) => [
+    String(row.line),
+    row.level ?? 'raw',
+    row.patternId ?? '(no pattern)',
+    sanitizeText(
+      [
+        Object.entries(row.captures)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+        row.alsoMatched.length ? `(also: ${row.alsoMatched.join(', ')})` : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+    ),
+    sanitizeText(row.exception ?? row.text).slice(0, 120),
+  ]);
+  process.stdout.write(`${renderTable(['LINE', 'LEVEL', 'PATTERN', 'CAPTURES', 'RECORD'], table)}\n`);
+  const matched = rows.filter((r) => r.patternId).length;
+  process.stdout.write(`${records} records, ${matched} matched a pattern\n`);
+  return 0;
+}

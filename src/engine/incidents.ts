@@ -1,0 +1,298 @@
+// The incident book: turns pattern matches and probe findings into a small set of incidents.
+// Pure data (no I/O, no clock: callers pass `now`), so the engine, `check`, `detect` and the tests
+// all share the same grouping rules.
+//
+// Grouping: a pattern incident is identified by the pattern id plus the captures its pattern lists
+// in `fingerprint` (400 identical worker crashes = one incident; permission errors under one
+// filestore = one incident). A probe incident is `probe:<probe>:<key>`.
+import { createHash } from 'node:crypto';
+import type {
+  Finding,
+  Incident,
+  IncidentStatus,
+  PatternFix,
+  PatternMatch,
+  ProbeName,
+  Severity,
+} from './types.js';
+import { SEVERITY_RANK } from './types.js';
+
+/** `permission-denied|path=/srv/odoo/filestore/db`: pattern id, then `name=value` per fingerprint capture. */
+export function patternFingerprint(m: PatternMatch): string {
+  const parts = [m.pattern.id];
+  for (const name of m.pattern.fingerprint) parts.push(`${name}=${m.captures[name] ?? ''}`);
+  return parts.join('|');
+}
+
+export function probeFingerprint(probe: ProbeName, key: string): string {
+  return `probe:${probe}:${key}`;
+}
+
+export function incidentId(fingerprint: string): string {
+  return `i-${createHash('sha1').update(fingerprint).digest('hex').slice(0, 8)}`;
+}
+
+/** The pattern's fix with `${capture}` templates filled in (missing captures become ''). */
+export function resolveFix(fix: PatternFix | undefined, captures: Record<string, string>): PatternFix | null {
+  if (!fix) return null;
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fix.params)) {
+    params[k] = v.replace(/\$\{([^}]*)\}/g, (_, name: string) => captures[name] ?? '');
+  }
+  return { id: fix.id, params, unattended: fix.unattended };
+}
+
+function isActive(i: Incident): boolean {
+  return i.status !== 'resolved';
+}
+
+export interface BookJSON {
+  version: 1;
+  incidents: Incident[];
+}
+
+export class IncidentBook {
+  private readonly byId = new Map<string, Incident>();
+
+  /** Records one pattern match; returns the (new or updated) incident. */
+  addMatch(m: PatternMatch, now: number): Incident {
+    const fingerprint = patternFingerprint(m);
+    const id = incidentId(fingerprint);
+    const t = m.record.time ?? now;
+    const existing = this.byId.get(id);
+    if (existing) {
+      existing.count++;
+      if (t < existing.firstSeen) existing.firstSeen = t;
+      if (t > existing.lastSeen) existing.lastSeen = t;
+      // A repeat after the incident was resolved reopens it; an old record read late does not.
+      if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
+        existing.status = 'open';
+        existing.resolvedAt = null;
+      }
+      this.wake(existing, now);
+      return existing;
+    }
+    const p = m.pattern;
+    const incident: Incident = {
+      id,
+      fingerprint,
+      origin: { kind: 'pattern', patternId: p.id, captures: { ...m.captures } },
+      title: p.title,
+      severity: p.severity,
+      category: p.category,
+      hint: p.hint,
+      status: 'open',
+      count: 1,
+      firstSeen: t,
+      lastSeen: t,
+      sample: m.record,
+      detail: m.record.exception ?? m.record.message,
+      fix: resolveFix(p.fix, m.captures),
+      resolvedAt: null,
+      snoozedUntil: null,
+    };
+    this.byId.set(id, incident);
+    return incident;
+  }
+
+  /**
+   * One probe's latest findings. A finding opens (or reopens) its incident; an active incident of
+   * this probe whose key is absent from `findings` is resolved.
+   */
+  applyFindings(probe: ProbeName, findings: Finding[], now: number): { opened: Incident[]; resolved: Incident[] } {
+    const opened: Incident[] = [];
+    const resolved: Incident[] = [];
+    const present = new Set<string>();
+    for (const f of findings) {
+      const fingerprint = probeFingerprint(probe, f.key);
+      const id = incidentId(fingerprint);
+      present.add(id);
+      const existing = this.byId.get(id);
+      if (existing) {
+        existing.count++;
+        existing.lastSeen = now;
+        existing.severity = f.severity;
+        existing.title = f.title;
+        existing.detail = f.detail;
+        existing.hint = f.hint;
+        existing.category = f.category;
+        existing.fix = f.fix ?? null;
+        if (existing.status === 'resolved') {
+          existing.status = 'open';
+          existing.resolvedAt = null;
+          opened.push(existing);
+        }
+        this.wake(existing, now);
+        continue;
+      }
+      const incident: Incident = {
+        id,
+        fingerprint,
+        origin: { kind: 'probe', probe, key: f.key },
+        title: f.title,
+        severity: f.severity,
+        category: f.category,
+        hint: f.hint,
+        status: 'open',
+        count: 1,
+        firstSeen: now,
+        lastSeen: now,
+        sample: null,
+        detail: f.detail,
+        fix: f.fix ?? null,
+        resolvedAt: null,
+        snoozedUntil: null,
+      };
+      this.byId.set(id, incident);
+      opened.push(incident);
+    }
+    for (const i of this.byId.values()) {
+      if (i.origin.kind === 'probe' && i.origin.probe === probe && isActive(i) && !present.has(i.id)) {
+        i.status = 'resolved';
+        i.resolvedAt = now;
+        i.snoozedUntil = null;
+        resolved.push(i);
+      }
+    }
+    return { opened, resolved };
+  }
+
+  /**
+   * An incident raised by the engine itself (e.g. "auto-heal gave up on X"): fingerprint
+   * `engine:<key>`. Unlike probe findings it is not resolved by a later probe result, only by
+   * `resolve()`. Raising it again counts it again and reopens it if it was resolved.
+   */
+  raise(f: Finding, now: number): Incident {
+    const fingerprint = `engine:${f.key}`;
+    const id = incidentId(fingerprint);
+    const existing = this.byId.get(id);
+    if (existing) {
+      existing.count++;
+      existing.lastSeen = now;
+      Object.assign(existing, { severity: f.severity, title: f.title, detail: f.detail, hint: f.hint, category: f.category });
+      existing.fix = f.fix ?? null;
+      if (existing.status === 'resolved') {
+        existing.status = 'open';
+        existing.resolvedAt = null;
+      }
+      this.wake(existing, now);
+      return existing;
+    }
+    const incident: Incident = {
+      id,
+      fingerprint,
+      origin: { kind: 'engine', key: f.key },
+      title: f.title,
+      severity: f.severity,
+      category: f.category,
+      hint: f.hint,
+      status: 'open',
+      count: 1,
+      firstSeen: now,
+      lastSeen: now,
+      sample: null,
+      detail: f.detail,
+      fix: f.fix ?? null,
+      resolvedAt: null,
+      snoozedUntil: null,
+    };
+    this.byId.set(id, incident);
+    return incident;
+  }
+
+  /** Hides an incident until `until` (epoch ms); it stays counted. */
+  snooze(id: string, until: number): Incident | null {
+    const i = this.byId.get(id);
+    if (!i || i.status === 'resolved') return i ?? null;
+    i.status = 'snoozed';
+    i.snoozedUntil = until;
+    return i;
+  }
+
+  resolve(id: string, now: number): Incident | null {
+    const i = this.byId.get(id);
+    if (!i) return null;
+    i.status = 'resolved';
+    i.resolvedAt = now;
+    i.snoozedUntil = null;
+    return i;
+  }
+
+  /** Marks an incident as being fixed (or back to open when the attempt ended without resolving it). */
+  setFixing(id: string, fixing: boolean): Incident | null {
+    const i = this.byId.get(id);
+    if (!i || i.status === 'resolved') return i ?? null;
+    i.status = fixing ? 'fixing' : 'open';
+    return i;
+  }
+
+  get(id: string): Incident | undefined {
+    return this.byId.get(id);
+  }
+
+  /** By id, then fingerprint, then pattern id (the most relevant incident of that pattern). */
+  find(ref: string): Incident | undefined {
+    const direct = this.byId.get(ref);
+    if (direct) return direct;
+    const all = this.list();
+    return (
+      all.find((i) => i.fingerprint === ref) ??
+      all.find((i) => i.origin.kind === 'pattern' && i.origin.patternId === ref)
+    );
+  }
+
+  /** Active incidents first, then by severity (critical first), then most recent first. */
+  list(now?: number): Incident[] {
+    if (now !== undefined) for (const i of this.byId.values()) this.wake(i, now);
+    return [...this.byId.values()].sort(
+      (a, b) =>
+        Number(isActive(b)) - Number(isActive(a)) ||
+        SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+        b.lastSeen - a.lastSeen ||
+        a.id.localeCompare(b.id),
+    );
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  toJSON(): BookJSON {
+    return { version: 1, incidents: this.list() };
+  }
+
+  static fromJSON(data: unknown): IncidentBook {
+    const book = new IncidentBook();
+    const d = data as Partial<BookJSON> | null;
+    if (!d || d.version !== 1 || !Array.isArray(d.incidents)) {
+      throw new Error('incident book: expected {"version": 1, "incidents": [...]}');
+    }
+    for (const i of d.incidents) {
+      if (!i || typeof i.id !== 'string' || typeof i.fingerprint !== 'string' || !STATUSES.has(i.status)) {
+        throw new Error('incident book: malformed incident entry');
+      }
+      book.byId.set(i.id, { ...i });
+    }
+    return book;
+  }
+
+  /** A snoozed incident whose time is up becomes open again. */
+  private wake(i: Incident, now: number): void {
+    if (i.status === 'snoozed' && i.snoozedUntil !== null && now >= i.snoozedUntil) {
+      i.status = 'open';
+      i.snoozedUntil = null;
+    }
+  }
+}
+
+const STATUSES = new Set<IncidentStatus>(['open', 'snoozed', 'fixing', 'resolved']);
+
+/** The worst severity among active incidents, or null when there is none. */
+export function worstSeverity(incidents: Incident[]): Severity | null {
+  let worst: Severity | null = null;
+  for (const i of incidents) {
+    if (!isActive(i)) continue;
+    if (worst === null || SEVERITY_RANK[i.severity] > SEVERITY_RANK[worst]) worst = i.severity;
+  }
+  return worst;
+}

@@ -1,0 +1,142 @@
+// Matches records against the pattern database. One record yields at most one match: the pattern
+// with the highest `priority` that matches (ties: load order). A PermissionError inside an
+// "Exception during request handling" record is explained by the permission pattern, not by a
+// generic one, and one record never counts in two incidents.
+//
+// Speed: patterns are bucketed by record kind and level, tried in priority order (first hit wins),
+// and each regex is guarded by a literal every match must contain (`includes` before `exec`).
+import type { Level, LogRecord, Pattern, PatternMatch } from '../types.js';
+import { requiredLiterals } from './regex-tools.js';
+
+interface Field {
+  re: RegExp;
+  /** Any one of these must occur in the text; empty = no prefilter. */
+  lits: string[];
+}
+
+interface Compiled {
+  pattern: Pattern;
+  priority: number;
+  order: number;
+  message: Field | null;
+  exception: Field | null;
+  record: Field | null;
+  logger: Field | null;
+}
+
+const LEVEL_INDEX: Record<Level, number> = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
+
+function field(src: string | undefined): Field | null {
+  if (src === undefined) return null;
+  return { re: new RegExp(src), lits: requiredLiterals(src) };
+}
+
+function test(f: Field, text: string, captures: Record<string, string>): boolean {
+  if (f.lits.length > 0) {
+    let hit = false;
+    for (const lit of f.lits) {
+      if (text.includes(lit)) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return false;
+  }
+  const m = f.re.exec(text);
+  if (!m) return false;
+  if (m.groups) {
+    for (const k in m.groups) {
+      const v = m.groups[k];
+      if (v !== undefined) captures[k] = v;
+    }
+  }
+  return true;
+}
+
+/** Priority of a pattern (loaded patterns carry one; plain `Pattern` objects count as 0). */
+export function priorityOf(p: Pattern): number {
+  const v = (p as Pattern & { priority?: unknown }).priority;
+  return typeof v === 'number' ? v : 0;
+}
+
+export class Matcher {
+  /** Per Odoo level index: candidate patterns in priority order. */
+  private readonly odoo: Compiled[][] = [[], [], [], [], []];
+  private readonly raw: Compiled[] = [];
+  readonly patterns: readonly Pattern[];
+
+  constructor(patterns: Pattern[]) {
+    this.patterns = patterns;
+    const compiled = patterns.map(
+      (pattern, order): Compiled => ({
+        pattern,
+        priority: priorityOf(pattern),
+        order,
+        message: field(pattern.match.message),
+        exception: field(pattern.match.exception),
+        record: field(pattern.match.record),
+        logger: field(pattern.match.logger),
+      }),
+    );
+    compiled.sort((a, b) => b.priority - a.priority || a.order - b.order);
+    for (const c of compiled) {
+      const kind = c.pattern.match.kind ?? 'any';
+      const levels = c.pattern.match.levels;
+      if (kind !== 'raw') {
+        for (let i = 0; i < 5; i++) {
+          if (!levels || levels.some((l) => LEVEL_INDEX[l] === i)) this.odoo[i]!.push(c);
+        }
+      }
+      // Raw records have no level or logger: a pattern that filters on either cannot match them.
+      if (kind !== 'odoo' && !levels && !c.logger) this.raw.push(c);
+    }
+  }
+
+  /** The winning match for a record: [] or one element. */
+  match(record: LogRecord): PatternMatch[] {
+    const m = this.first(record, this.candidates(record));
+    return m ? [m] : [];
+  }
+
+  /** Every pattern that matches, winner first (for `patterns test` and debugging overlaps). */
+  matchAll(record: LogRecord): PatternMatch[] {
+    const out: PatternMatch[] = [];
+    for (const c of this.candidates(record)) {
+      const m = this.tryOne(c, record, null);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  private candidates(record: LogRecord): Compiled[] {
+    return record.kind === 'odoo' ? this.odoo[LEVEL_INDEX[record.level]]! : this.raw;
+  }
+
+  private first(record: LogRecord, list: Compiled[]): PatternMatch | null {
+    const text: { v: string | null } = { v: null };
+    for (const c of list) {
+      const m = this.tryOne(c, record, text);
+      if (m) return m;
+    }
+    return null;
+  }
+
+  private tryOne(c: Compiled, record: LogRecord, cache: { v: string | null } | null): PatternMatch | null {
+    // Cheapest checks first: a pattern on the exception skips the many records without one.
+    if (c.exception && record.exception === null) return null;
+    const captures: Record<string, string> = {};
+    if (c.logger && (record.kind !== 'odoo' || !test(c.logger, record.logger, captures))) return null;
+    if (c.message && !test(c.message, record.message, captures)) return null;
+    if (c.exception && !test(c.exception, record.exception!, captures)) return null;
+    if (c.record) {
+      let text: string;
+      if (cache && cache.v !== null) text = cache.v;
+      else {
+        text = record.lines.length === 1 ? record.lines[0]! : record.lines.join('\n');
+        if (cache) cache.v = text;
+      }
+      if (!test(c.record, text, captures)) return null;
+    }
+    return { pattern: c.pattern, captures, record };
+  }
+}
