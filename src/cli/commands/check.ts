@@ -1,0 +1,73 @@
+// `odoo-heal check`: one pass of every probe plus a scan of recent log records.
+// Exit codes follow the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+import { loadConfig } from '../../engine/config/load.js';
+import { UsageError } from '../../engine/errors.js';
+import { checkHealth, type HealthReport } from '../../engine/health.js';
+import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { Matcher } from '../../engine/patterns/matcher.js';
+import type { GlobalOptions } from '../main.js';
+import { renderTable } from '../table.js';
+
+export async function run(globals: GlobalOptions, opts: { json?: boolean; timeout?: string }): Promise<number> {
+  const budgetMs = Number(opts.timeout ?? '8000');
+  if (!Number.isFinite(budgetMs) || budgetMs < 500) throw new UsageError('--timeout: expected milliseconds >= 500');
+  const { config, odoo, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+  const matcher = new Matcher(loadPatterns(globals.patterns ?? defaultPatternsDir()));
+
+  // The hard deadline: whatever hangs, we answer UNKNOWN in time instead of blocking cron/CI.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), budgetMs);
+  });
+  const report = await Promise.race([checkHealth({ config, odoo, matcher, budgetMs }), deadline]);
+  clearTimeout(timer);
+  if (!report) {
+    const line = `UNKNOWN: check did not finish within ${budgetMs} ms`;
+    process.stdout.write(opts.json ? `${JSON.stringify({ format: 'odoo-heal/check@1', status: 'unknown', exitCode: 3, error: line })}\n` : `${line}\n`);
+    return 3;
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, warnings }, null, 2)}\n`);
+  } else {
+    for (const w of warnings) process.stderr.write(`odoo-heal: ${w}\n`);
+    process.stdout.write(formatReport(report));
+  }
+  return report.exitCode;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s}s ago`;
+  if (s < 5400) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+export function formatReport(report: HealthReport): string {
+  const out: string[] = [];
+  out.push(`${report.status.toUpperCase()} — odoo-heal check on ${report.host} (${report.durationMs} ms)`);
+  out.push('');
+  out.push(
+    renderTable(
+      ['PROBE', 'STATUS', 'SUMMARY', 'TIME'],
+      report.probes.map((p) => [p.probe, p.status.toUpperCase(), p.summary, `${p.durationMs} ms`]),
+    ),
+  );
+  out.push('');
+  if (report.incidents.length === 0) {
+    out.push(`No open incidents (${report.logScan.records} recent log records scanned).`);
+  } else {
+    out.push(`Incidents (${report.logScan.records} recent log records scanned):`);
+    const now = Date.parse(report.checkedAt);
+    out.push(
+      renderTable(
+        ['ID', 'SEVERITY', 'COUNT', 'LAST', 'TITLE'],
+        report.incidents.map((i) => [i.id, i.severity.toUpperCase(), String(i.count), ago(now - i.lastSeen), i.title]),
+      ),
+    );
+    for (const i of report.incidents) {
+      if (i.hint) out.push(`  ${i.id}: ${i.hint}`);
+    }
+  }
+  for (const e of report.logScan.errors) out.push(`log scan: ${e}`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,333 @@
+// The engine: owns the store, the probe loop, the log sources and the fixes. Runs the same with
+// or without a terminal; a view subscribes to `store` and calls the EngineIntents methods.
+import { hostname } from 'node:os';
+import type { GlobalOptions } from '../cli/main.js';
+import { loadConfig } from './config/load.js';
+import type { Config, OdooConf } from './config/types.js';
+import { IncidentBook } from './incidents.js';
+import type { EngineIntents } from './intents.js';
+import { LogPipeline } from './pipeline.js';
+import { defaultPatternsDir, loadPatterns } from './patterns/load.js';
+import { Matcher } from './patterns/matcher.js';
+import { createDatabaseProbe } from './probes/database.js';
+import { hostProbes, runProbes } from './probes/run.js';
+import type { Probe, ProbeContext } from './probes/types.js';
+import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineStore } from './store.js';
+import type { Finding, Incident, Level, LogRecord, ProbeName, ProbeResult, TailEntry } from './types.js';
+import { LEVELS } from './types.js';
+import { createSources, type SourceSpec } from './logs/sources.js';
+import { FixDesk } from './fix-desk.js';
+
+export type EngineMode = 'console' | 'auto';
+
+export interface EngineDeps {
+  config: Config;
+  odoo: OdooConf;
+  patternsDir: string;
+  mode: EngineMode;
+  /** Log sources to follow; default: from config. */
+  sources?: SourceSpec[];
+  now?: () => number;
+  /** Called for every engine event in --auto (JSON lines). */
+  emit?: (event: EngineEvent) => void;
+}
+
+export type EngineEvent = { level: 'info' | 'warning' | 'error'; event: string; [k: string]: unknown };
+
+/** How often buffered log records are flushed into the store (renders follow the store). */
+const FLUSH_MS = 100;
+
+export class Engine implements EngineIntents {
+  readonly store: EngineStore;
+  readonly book = new IncidentBook();
+  readonly config: Config;
+  readonly odoo: OdooConf;
+  private matcher: Matcher;
+  private readonly pipeline: LogPipeline;
+  private readonly probes: Probe[];
+  private readonly now: () => number;
+  private readonly emit: (e: EngineEvent) => void;
+  private pendingTail: TailEntry[] = [];
+  private tailSeq = 0;
+  private dirtyIncidents = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probing = false;
+  private stopped = false;
+  private sources: { stop(): Promise<void> } | null = null;
+  readonly desk: FixDesk;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.config = deps.config;
+    this.odoo = deps.odoo;
+    this.now = deps.now ?? Date.now;
+    this.emit = deps.emit ?? (() => {});
+    this.store = createEngineStore(hostname(), this.now());
+    this.store.setState({
+      odoo: { version: null, mode: deps.odoo.workers > 0 ? 'prefork' : 'threaded', configPath: deps.odoo.path },
+    });
+    this.matcher = new Matcher(loadPatterns(deps.patternsDir));
+    this.pipeline = new LogPipeline(
+      this.matcher,
+      this.book,
+      {
+        onRecord: (r) => this.onRecord(r),
+        onIncident: (i) => this.onIncident(i),
+      },
+      this.now,
+    );
+    this.probes = [...hostProbes(), createDatabaseProbe()];
+    this.desk = new FixDesk(this, deps.mode === 'auto');
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    const specs = this.deps.sources ?? defaultSources(this.config, this.odoo);
+    const sources = createSources(
+      specs,
+      (lines: string[], source: string) => {
+        this.pipeline.pushLines(source, lines);
+        // A followed source delivers whole lines; the record is complete once the next header
+        // arrives or the source goes quiet — flush on the next tick so a lone record still counts.
+        this.scheduleFlush(source);
+      },
+      (err: { message: string }) => this.notice(err.message, 'warning'),
+    );
+    this.sources = sources;
+    await sources.start();
+    await this.desk.load();
+    void this.probeTick();
+    this.probeTimer = setInterval(() => void this.probeTick(), this.config.probes.intervalMs);
+    this.probeTimer.unref?.();
+    this.emit({ level: 'info', event: 'started', sources: specs.map((s) => (s.kind === 'file' ? s.path : s.name)) });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    await this.sources?.stop();
+    await this.desk.close();
+    await Promise.allSettled(this.probes.map((p) => p.close?.()));
+    this.flush();
+  }
+
+  /** Replace the pattern set (SIGHUP); throws on a bad file and keeps the old set. */
+  reloadPatterns(dir = this.deps.patternsDir): number {
+    const patterns = loadPatterns(dir);
+    this.matcher = new Matcher(patterns);
+    (this.pipeline as unknown as { matcher: Matcher }).matcher = this.matcher;
+    return patterns.length;
+  }
+
+  // ------------------------------------------------------------------ logs
+
+  /** Feed lines directly (tests, demo, stdin). */
+  ingest(source: string, lines: readonly string[]): void {
+    this.pipeline.pushLines(source, lines);
+    this.scheduleFlush(source);
+  }
+
+  private flushSources = new Set<string>();
+
+  private scheduleFlush(source: string): void {
+    this.flushSources.add(source);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      for (const s of this.flushSources) this.pipeline.flush(s);
+      this.flushSources.clear();
+      this.flush();
+    }, FLUSH_MS);
+    this.flushTimer.unref?.();
+  }
+
+  private onRecord(record: LogRecord): void {
+    this.pendingTail.push({ seq: ++this.tailSeq, record });
+    if (this.pendingTail.length > TAIL_CAPACITY) this.pendingTail.splice(0, this.pendingTail.length - TAIL_CAPACITY);
+  }
+
+  private onIncident(incident: Incident): void {
+    this.dirtyIncidents = true;
+    this.desk.onIncidentActivity(incident);
+  }
+
+  /** One store update for everything buffered since the last flush. */
+  flush(): void {
+    const s = this.store.getState();
+    const patch: Partial<ReturnType<EngineStore['getState']>> = {};
+    if (this.pendingTail.length > 0) {
+      const total = s.tail.length + this.pendingTail.length;
+      patch.tail = pushBounded(s.tail, this.pendingTail, TAIL_CAPACITY);
+      patch.tailDropped = s.tailDropped + Math.max(0, total - TAIL_CAPACITY);
+      this.pendingTail = [];
+    }
+    if (this.dirtyIncidents) {
+      patch.incidents = this.incidentMap();
+      this.dirtyIncidents = false;
+    }
+    patch.counters = { linesRead: this.pipeline.lines, records: this.pipeline.records, matches: this.pipeline.matches };
+    if (
+      patch.tail ||
+      patch.incidents ||
+      patch.counters.linesRead !== s.counters.linesRead ||
+      patch.counters.records !== s.counters.records
+    ) {
+      this.store.setState(patch);
+    }
+  }
+
+  private incidentMap(): Record<string, Incident> {
+    const out: Record<string, Incident> = {};
+    for (const i of this.book.list()) out[i.id] = { ...i };
+    return out;
+  }
+
+  markIncidentsDirty(): void {
+    this.dirtyIncidents = true;
+    this.flush();
+  }
+
+  // ------------------------------------------------------------------ probes
+
+  probeContext(): ProbeContext {
+    return { config: this.config, odoo: this.odoo, now: this.now };
+  }
+
+  async runProbe(name: ProbeName): Promise<ProbeResult> {
+    const probe = this.probes.find((p) => p.name === name);
+    if (!probe) throw new Error(`no probe named ${name}`);
+    const [result] = await runProbes([probe], this.probeContext(), this.config.probes.timeoutMs);
+    return result!;
+  }
+
+  async probeTick(): Promise<void> {
+    if (this.probing || this.stopped) return;
+    this.probing = true;
+    try {
+      const results = await runProbes(this.probes, this.probeContext(), this.config.probes.timeoutMs);
+      this.applyProbeResults(results);
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  applyProbeResults(results: ProbeResult[]): void {
+    const s = this.store.getState();
+    const probes = { ...s.probes };
+    for (const r of results) {
+      probes[r.probe] = r;
+      const { opened, resolved } = this.book.applyFindings(r.probe, r.findings, this.now());
+      for (const i of opened) this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title });
+      for (const i of resolved) {
+        this.emit({ level: 'info', event: 'incident.resolved', incident: i.id, title: i.title });
+        this.desk.onResolved(i);
+      }
+      for (const f of r.findings) {
+        const incident = this.book.find(`probe:${r.probe}:${f.key}`);
+        if (incident) this.desk.onIncidentActivity(incident);
+      }
+    }
+    const history = { ...s.history };
+    const mem = probes.memory?.data as { usedPercent?: number } | null | undefined;
+    const db = probes.database?.data as { latencyMs?: number | null } | null | undefined;
+    const proc = probes.process?.data as { totalCpuPercent?: number } | null | undefined;
+    if (typeof mem?.usedPercent === 'number')
+      history.memUsedPercent = pushBounded(history.memUsedPercent, [mem.usedPercent], HISTORY_CAPACITY);
+    if (typeof db?.latencyMs === 'number')
+      history.dbLatencyMs = pushBounded(history.dbLatencyMs, [db.latencyMs], HISTORY_CAPACITY);
+    if (typeof proc?.totalCpuPercent === 'number')
+      history.cpu = pushBounded(history.cpu, [proc.totalCpuPercent], HISTORY_CAPACITY);
+    const http = probes.odoo_http?.data as { version?: string | null } | null | undefined;
+    const procMode = (probes.process?.data as { mode?: string } | null | undefined)?.mode;
+    const odoo = { ...s.odoo };
+    if (http?.version) odoo.version = http.version;
+    if (procMode === 'threaded' || procMode === 'prefork' || procMode === 'stopped') odoo.mode = procMode;
+    this.store.setState({ probes, history, odoo, incidents: this.incidentMap() });
+  }
+
+  /** An engine-made incident (e.g. "auto-heal gave up on X"), kept until dismissed or it resets. */
+  raiseFinding(finding: Finding): Incident {
+    const incident = this.book.raise(finding, this.now());
+    this.markIncidentsDirty();
+    return incident;
+  }
+
+  emitEvent(event: EngineEvent): void {
+    this.emit(event);
+  }
+
+  // ------------------------------------------------------------------ intents
+
+  notice(text: string, severity: 'info' | 'warning' | 'critical' = 'info'): void {
+    this.store.setState({ notice: { text, severity, at: this.now() } });
+    this.emit({ level: severity === 'info' ? 'info' : severity === 'warning' ? 'warning' : 'error', event: 'notice', text });
+  }
+
+  requestPlan(incidentId: string): Promise<void> {
+    return this.desk.requestPlan(incidentId);
+  }
+  confirmPlan(): Promise<void> {
+    return this.desk.confirmPlan();
+  }
+  cancelPlan(): void {
+    this.store.setState({ plan: null });
+  }
+  rollbackLast(): Promise<void> {
+    return this.desk.rollbackLast();
+  }
+  snooze(incidentId: string, ms = 60 * 60 * 1000): void {
+    this.book.snooze(incidentId, this.now() + ms);
+    this.markIncidentsDirty();
+  }
+  dismiss(incidentId: string): void {
+    this.book.resolve(incidentId, this.now());
+    this.markIncidentsDirty();
+  }
+  setAutoHeal(on: boolean): void {
+    this.store.setState({ autoHeal: on });
+    this.emit({ level: 'info', event: 'autoheal', on });
+  }
+  setTailFilter(text: string): void {
+    const f = this.store.getState().filters;
+    this.store.setState({ filters: { ...f, tailText: text } });
+  }
+  setTailMinLevel(level: Level): void {
+    if (!LEVELS.includes(level)) return;
+    const f = this.store.getState().filters;
+    this.store.setState({ filters: { ...f, tailMinLevel: level } });
+  }
+  setTailPaused(paused: boolean): void {
+    const f = this.store.getState().filters;
+    this.store.setState({ filters: { ...f, tailPaused: paused } });
+  }
+}
+
+/** Log sources from config: odoo.conf logfile + extra files + command sources (journald by default under systemd). */
+export function defaultSources(config: Config, odoo: OdooConf, start: 'end' | 'start' | `tail:${number}` = 'tail:65536'): SourceSpec[] {
+  const files = new Set<string>();
+  if (odoo.logfile) files.add(odoo.logfile);
+  for (const f of config.logs.files) files.add(f);
+  const specs: SourceSpec[] = [...files].map((path) => ({ kind: 'file' as const, path, start }));
+  for (const c of config.logs.commands ?? []) specs.push({ kind: 'command', name: c.name, argv: c.argv });
+  return specs;
+}
+
+export interface CreateEngineOptions {
+  globals: GlobalOptions;
+  mode: EngineMode;
+  emit?: (event: EngineEvent) => void;
+}
+
+export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
+  const { config, odoo } = await loadConfig({ configPath: opts.globals.config, odooConfigPath: opts.globals.odooConfig });
+  return new Engine({
+    config,
+    odoo,
+    patternsDir: opts.globals.patterns ?? defaultPatternsDir(),
+    mode: opts.mode,
+    emit: opts.emit,
+  });
+}

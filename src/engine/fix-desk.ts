@@ -1,0 +1,273 @@
+// The engine's side of fixing: plans for the console, confirmed attempts, rollback, and the
+// unattended policy (--auto or auto-heal toggled on): escalation decides when, policy decides whether.
+import { existsSync } from 'node:fs';
+import { getFix } from '../fixes/registry.js';
+import { runAttempt, rollbackAttempt, listAttempts, summarize, type AttemptDeps, type AttemptRecord } from '../fixes/attempts.js';
+import type { AlertSink } from './alerts/types.js';
+import { NO_ALERTS } from './alerts/types.js';
+import { errorMessage } from './errors.js';
+import { loadEscalation, saveEscalation, Escalation } from './escalation.js';
+import { acquireLock } from './lock.js';
+import { currentWho } from './audit.js';
+import type { AttemptSummary, Incident } from './types.js';
+import type { Engine } from './engine.js';
+import { pushBounded } from './store.js';
+
+const ATTEMPTS_SHOWN = 50;
+
+export class FixDesk {
+  private escalation: Escalation;
+  private running: Promise<unknown> | null = null;
+  private draining = false;
+  alerts: AlertSink = NO_ALERTS;
+  /** The incident id whose plan is on screen (the plan itself is in the store). */
+  private planned: string | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly unattended: boolean,
+  ) {
+    this.escalation = new Escalation(engine.config.escalation);
+  }
+
+  private get state() {
+    return this.engine.store;
+  }
+
+  private deps(): AttemptDeps {
+    return {
+      config: this.engine.config,
+      odoo: this.engine.odoo,
+      probe: (name) => this.engine.runProbe(name),
+      systemd: existsSync('/run/systemd/system'),
+      progress: (step) => {
+        const busy = this.state.getState().busy;
+        if (busy) this.state.setState({ busy: { ...busy, step } });
+      },
+    };
+  }
+
+  async load(): Promise<void> {
+    const { config } = this.engine;
+    try {
+      const { escalation, warning } = await loadEscalation(config.paths.stateDir, config.escalation);
+      this.escalation = escalation;
+      if (warning) this.engine.notice(warning, 'warning');
+    } catch (err) {
+      this.engine.notice(`escalation state not loaded: ${errorMessage(err)}`, 'warning');
+    }
+    try {
+      const { attempts } = await listAttempts(config.paths.stateDir);
+      this.state.setState({ attempts: attempts.slice(-ATTEMPTS_SHOWN).map(summarize) });
+    } catch {
+      /* no history yet */
+    }
+  }
+
+  /** Stop taking work and let a running fix finish (or roll back). */
+  async close(): Promise<void> {
+    this.draining = true;
+    if (this.running) await this.running.catch(() => {});
+    await this.alerts.close(5000);
+  }
+
+  private autoOn(): boolean {
+    return this.unattended || this.state.getState().autoHeal;
+  }
+
+  private recordAttempt(rec: AttemptRecord): AttemptSummary {
+    const summary = summarize(rec);
+    const attempts = this.state.getState().attempts.filter((a) => a.id !== summary.id);
+    this.state.setState({ attempts: pushBounded(attempts, [summary], ATTEMPTS_SHOWN) });
+    return summary;
+  }
+
+  /** Runs one attempt under the host lock; at most one at a time in this process too. */
+  private async attempt(incident: Incident, who: string): Promise<AttemptRecord | null> {
+    if (this.running || this.draining) {
+      this.engine.notice('another fix is running; try again when it is done', 'warning');
+      return null;
+    }
+    const fixRef = incident.fix;
+    const fix = fixRef ? getFix(fixRef.id) : undefined;
+    if (!fixRef || !fix) {
+      this.engine.notice(`no fix for ${incident.title}`, 'warning');
+      return null;
+    }
+    const work = (async () => {
+      const lock = await acquireLock(this.engine.config.paths.stateDir);
+      this.state.setState({ busy: { incidentId: incident.id, fixId: fix.id, step: 'planning' } });
+      try {
+        return await runAttempt(fix, incident, this.deps(), { who });
+      } finally {
+        this.state.setState({ busy: null });
+        await lock.release();
+      }
+    })();
+    this.running = work;
+    try {
+      const rec = await work;
+      this.recordAttempt(rec);
+      const sev = rec.outcome === 'verified' ? 'info' : 'critical';
+      this.engine.notice(`${rec.id}: ${fix.id} ${rec.outcome.replace('_', ' ')} — ${rec.message}`, sev);
+      if (rec.outcome === 'verified') {
+        this.engine.book.resolve(incident.id, Date.now());
+        this.engine.markIncidentsDirty();
+      }
+      return rec;
+    } catch (err) {
+      this.engine.notice(`fix ${fix.id} could not run: ${errorMessage(err)}`, 'critical');
+      return null;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  // ------------------------------------------------------------------ console intents
+
+  async requestPlan(incidentId: string): Promise<void> {
+    const incident = this.engine.book.get(incidentId);
+    if (!incident) return this.engine.notice(`no incident ${incidentId}`, 'warning');
+    const fix = incident.fix ? getFix(incident.fix.id) : undefined;
+    if (!incident.fix || !fix) return this.engine.notice(`no fix is known for “${incident.title}”; see its hint`, 'warning');
+    try {
+      const rec = await runAttempt(fix, incident, this.deps(), { who: 'console', dryRun: true });
+      if (!rec.plan) return this.engine.notice(rec.message || 'the fix does not apply here', 'warning');
+      this.planned = incidentId;
+      this.state.setState({
+        plan: {
+          incidentId,
+          fixId: fix.id,
+          preview: rec.plan.preview,
+          summary: rec.plan.applicable ? rec.plan.summary : `${rec.plan.summary} (guidance only: nothing to apply)`,
+        },
+      });
+    } catch (err) {
+      this.engine.notice(`planning ${fix.id} failed: ${errorMessage(err)}`, 'critical');
+    }
+  }
+
+  async confirmPlan(): Promise<void> {
+    const plan = this.state.getState().plan;
+    const incident = this.planned ? this.engine.book.get(this.planned) : undefined;
+    this.state.setState({ plan: null });
+    this.planned = null;
+    if (!plan || !incident) return;
+    await this.attempt(incident, currentWho());
+  }
+
+  async rollbackLast(): Promise<void> {
+    const last = [...this.state.getState().attempts].reverse().find((a) => a.outcome === 'verified');
+    if (!last) return this.engine.notice('no verified fix to roll back', 'warning');
+    try {
+      const { record, restored } = await rollbackAttempt(last.id, { who: currentWho(), deps: this.deps(), getFix });
+      this.recordAttempt(record);
+      this.engine.notice(`${last.id} rolled back${restored.length ? `: restored ${restored.join(', ')}` : ''}`, 'info');
+    } catch (err) {
+      this.engine.notice(`rollback of ${last.id} refused: ${errorMessage(err)}`, 'critical');
+    }
+  }
+
+  // ------------------------------------------------------------------ unattended policy
+
+  /** Whether policy lets this incident's fix run with nobody at the keyboard. */
+  allowedUnattended(incident: Incident, fixId: string): boolean {
+    const patternAllows = incident.fix?.id === fixId ? incident.fix.unattended : true;
+    return patternAllows && this.engine.config.fixes.unattended.includes(fixId);
+  }
+
+  onIncidentActivity(incident: Incident): void {
+    if (incident.status === 'snoozed' || incident.status === 'resolved') return;
+    if (incident.count === 1 || incident.origin.kind === 'probe') {
+      if (incident.count === 1) this.alerts.notify({ kind: 'opened', incident, at: Date.now() });
+    }
+    if (!this.autoOn() || this.draining) return;
+    const ladderKey = incident.origin.kind === 'pattern' ? incident.origin.patternId : incident.fingerprint;
+    const decision = this.escalation.observe(incident.fingerprint, {
+      title: incident.title,
+      ladderKey,
+      fix: incident.fix ? { id: incident.fix.id, params: incident.fix.params } : null,
+    });
+    void this.persist();
+    switch (decision.action) {
+      case 'fix': {
+        const target: Incident =
+          incident.fix?.id === decision.fixId
+            ? incident
+            : { ...incident, fix: { id: decision.fixId, params: decision.params, unattended: true } };
+        if (!this.allowedUnattended(target, decision.fixId)) {
+          void this.needsHuman(target);
+          return;
+        }
+        void this.autoAttempt(target);
+        return;
+      }
+      case 'alert':
+        this.alerts.notify({ kind: 'needs-human', incident, at: Date.now() });
+        return;
+      case 'gave-up': {
+        const gaveUp = this.engine.raiseFinding(decision.event.finding);
+        this.engine.notice(decision.event.message, 'critical');
+        this.alerts.notify({ kind: 'gave-up', incident: gaveUp ?? incident, at: Date.now() });
+        this.engine.markIncidentsDirty();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  onResolved(incident: Incident): void {
+    this.escalation.healthy(incident.fingerprint);
+    this.alerts.notify({ kind: 'resolved', incident, at: Date.now() });
+    void this.persist();
+  }
+
+  private async needsHuman(incident: Incident): Promise<void> {
+    let plan: { summary: string; preview: string } | null = null;
+    const fix = incident.fix ? getFix(incident.fix.id) : undefined;
+    if (fix) {
+      try {
+        const rec = await runAttempt(fix, incident, this.deps(), { who: 'auto', dryRun: true });
+        if (rec.plan) plan = { summary: rec.plan.summary, preview: rec.plan.preview };
+      } catch {
+        /* the alert goes out without a plan */
+      }
+    }
+    this.engine.emitEvent({ level: 'warning', event: 'fix.needs-human', incident: incident.id, fix: incident.fix?.id ?? null });
+    this.alerts.notify({ kind: 'needs-human', incident, at: Date.now(), plan });
+  }
+
+  private async autoAttempt(incident: Incident): Promise<void> {
+    const rec = await this.attempt(incident, 'auto');
+    if (!rec) return;
+    const ok = rec.outcome === 'verified';
+    const gaveUp = this.escalation.recordAttempt(incident.fingerprint, ok);
+    this.engine.emitEvent({
+      level: ok ? 'info' : 'error',
+      event: 'fix.result',
+      incident: incident.id,
+      attempt: rec.id,
+      fix: rec.fixId,
+      outcome: rec.outcome,
+      message: rec.message,
+    });
+    this.alerts.notify({ kind: 'fix-result', incident, at: Date.now(), attempt: summarize(rec) });
+    if (gaveUp) {
+      const gi = this.engine.raiseFinding(gaveUp.finding);
+      this.engine.notice(gaveUp.message, 'critical');
+      this.alerts.notify({ kind: 'gave-up', incident: gi ?? incident, at: Date.now() });
+      this.engine.markIncidentsDirty();
+    }
+    await this.persist();
+  }
+
+  private async persist(): Promise<void> {
+    try {
+      await saveEscalation(this.engine.config.paths.stateDir, this.escalation);
+    } catch (err) {
+      this.engine.emitEvent({ level: 'warning', event: 'escalation.save-failed', error: errorMessage(err) });
+    }
+  }
+}
+

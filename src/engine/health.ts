@@ -1,0 +1,117 @@
+// One-shot health: every probe once plus a scan of recent log records, folded into one status.
+// Shared by `odoo-heal check`, the HTTP /health endpoint and reports.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Config, OdooConf } from './config/types.js';
+import { IncidentBook } from './incidents.js';
+import { parseText } from './logs/parser.js';
+import { readTail } from './logs/tail.js';
+import { Matcher } from './patterns/matcher.js';
+import { createDatabaseProbe } from './probes/database.js';
+import { hostProbes, runProbes } from './probes/run.js';
+import type { Incident, LogRecord, ProbeResult, Severity, Status } from './types.js';
+import { STATUS_EXIT } from './types.js';
+
+export const CHECK_FORMAT = 'odoo-heal/check@1';
+
+export interface HealthReport {
+  format: typeof CHECK_FORMAT;
+  host: string;
+  status: Status;
+  exitCode: number;
+  checkedAt: string;
+  durationMs: number;
+  probes: ProbeResult[];
+  incidents: Incident[];
+  logScan: { sources: string[]; records: number; since: string; errors: string[] };
+}
+
+/** CRITICAL beats WARNING beats UNKNOWN beats OK (the usual Nagios aggregation). */
+const STATUS_ORDER: Status[] = ['ok', 'unknown', 'warning', 'critical'];
+
+export function worstStatus(statuses: Iterable<Status>): Status {
+  let worst: Status = 'ok';
+  for (const s of statuses) if (STATUS_ORDER.indexOf(s) > STATUS_ORDER.indexOf(worst)) worst = s;
+  return worst;
+}
+
+export function severityStatus(sev: Severity): Status {
+  return sev === 'critical' ? 'critical' : sev === 'warning' ? 'warning' : 'ok';
+}
+
+/** Recent journal lines of the Odoo unit (stderr-only failures live there), when systemd runs. */
+function readJournal(unit: string, seconds: number, timeoutMs: number): Promise<string[]> {
+  if (!existsSync('/run/systemd/system')) return Promise.resolve([]);
+  return new Promise((resolve) => {
+    execFile(
+      'journalctl',
+      ['-u', unit, '--since', `-${Math.max(1, Math.round(seconds / 60))}min`, '-o', 'short-iso', '--no-pager', '-q'],
+      { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 },
+      (err, stdout) => resolve(err ? [] : stdout.split('\n')),
+    );
+  });
+}
+
+export interface HealthOptions {
+  config: Config;
+  odoo: OdooConf;
+  matcher: Matcher;
+  /** Overall budget: the report is produced within it even if the database hangs. */
+  budgetMs: number;
+  now?: () => number;
+}
+
+export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const { config, odoo } = opts;
+  const probeTimeout = Math.max(100, Math.min(config.probes.timeoutMs, opts.budgetMs - 200));
+  const probes = [...hostProbes(), createDatabaseProbe()];
+  const since = started - config.logs.recentSeconds * 1000;
+
+  const files = [...new Set([...(odoo.logfile ? [odoo.logfile] : []), ...config.logs.files])];
+  const errors: string[] = [];
+  const scan = async (): Promise<LogRecord[]> => {
+    const records: LogRecord[] = [];
+    for (const file of files) {
+      try {
+        const lines = await readTail(file, config.logs.recentBytes);
+        records.push(...parseText(lines.join('\n'), file));
+      } catch (err) {
+        errors.push(`${file}: ${(err as Error).message}`);
+      }
+    }
+    const journal = await readJournal(config.odoo.unit, config.logs.recentSeconds, probeTimeout);
+    if (journal.length > 0) records.push(...parseText(journal.join('\n'), 'journald'));
+    return records.filter((r) => r.time === null || r.time >= since);
+  };
+
+  const [results, records] = await Promise.all([
+    runProbes(probes, { config, odoo, now }, probeTimeout).finally(() =>
+      Promise.allSettled(probes.map((p) => p.close?.())),
+    ),
+    scan(),
+  ]);
+
+  const book = new IncidentBook();
+  for (const r of records) for (const m of opts.matcher.match(r)) book.addMatch(m, now());
+  for (const r of results) book.applyFindings(r.probe, r.findings, now());
+  const incidents = book.list().filter((i) => i.status !== 'resolved');
+
+  const status = worstStatus([
+    ...results.map((r) => r.status),
+    ...incidents.map((i) => severityStatus(i.severity)),
+  ]);
+  return {
+    format: CHECK_FORMAT,
+    host: hostname(),
+    status,
+    exitCode: STATUS_EXIT[status],
+    checkedAt: new Date(started).toISOString(),
+    durationMs: now() - started,
+    probes: results,
+    incidents,
+    logScan: { sources: files, records: records.length, since: new Date(since).toISOString(), errors },
+  };
+}

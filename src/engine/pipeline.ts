@@ -1,0 +1,67 @@
+// Lines → records → pattern matches → incidents. Pure and synchronous, so the engine, `check`,
+// `detect` and the bench all run the very same path.
+import { createAssembler } from './logs/parser.js';
+import type { IncidentBook } from './incidents.js';
+import type { Matcher } from './patterns/matcher.js';
+import type { Incident, LogRecord, RecordAssembler } from './types.js';
+
+export interface PipelineSink {
+  /** Every record, matched or not (the log tail). */
+  onRecord?(record: LogRecord): void;
+  /** An incident that got a new match. */
+  onIncident?(incident: Incident, record: LogRecord): void;
+}
+
+export class LogPipeline {
+  private readonly assemblers = new Map<string, RecordAssembler>();
+  records = 0;
+  matches = 0;
+  lines = 0;
+
+  constructor(
+    private readonly matcher: Matcher,
+    private readonly book: IncidentBook,
+    private readonly sink: PipelineSink = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private assembler(source: string): RecordAssembler {
+    let a = this.assemblers.get(source);
+    if (!a) {
+      a = createAssembler(source);
+      this.assemblers.set(source, a);
+    }
+    return a;
+  }
+
+  pushLines(source: string, lines: readonly string[]): void {
+    const a = this.assembler(source);
+    this.lines += lines.length;
+    for (const line of lines) {
+      for (const record of a.push(line)) this.handle(record);
+    }
+  }
+
+  /** Completes pending records (end of input, or a quiet source whose last record is done). */
+  flush(source?: string): void {
+    const entries = source ? [[source, this.assemblers.get(source)] as const] : [...this.assemblers];
+    for (const [, a] of entries) {
+      if (!a) continue;
+      for (const record of a.flush()) this.handle(record);
+    }
+  }
+
+  handleRecord(record: LogRecord): void {
+    this.handle(record);
+  }
+
+  private handle(record: LogRecord): void {
+    this.records++;
+    this.sink.onRecord?.(record);
+    for (const m of this.matcher.match(record)) {
+      this.matches++;
+      const incident = this.book.addMatch(m, this.now());
+      this.sink.onIncident?.(incident, record);
+    }
+  }
+}
