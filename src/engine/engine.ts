@@ -118,7 +118,7 @@ export class Engine implements EngineIntents {
   reloadPatterns(dir = this.deps.patternsDir): number {
     const patterns = loadPatterns(dir);
     this.matcher = new Matcher(patterns);
-    (this.pipeline as unknown as { matcher: Matcher }).matcher = this.matcher;
+    this.pipeline.setMatcher(this.matcher);
     return patterns.length;
   }
 

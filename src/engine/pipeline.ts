@@ -19,11 +19,16 @@ export class LogPipeline {
   lines = 0;
 
   constructor(
-    private readonly matcher: Matcher,
+    private matcher: Matcher,
     private readonly book: IncidentBook,
     private readonly sink: PipelineSink = {},
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Swap the pattern set (SIGHUP reload); records already matched keep their incidents. */
+  setMatcher(matcher: Matcher): void {
+    this.matcher = matcher;
+  }
 
   private assembler(source: string): RecordAssembler {
     let a = this.assemblers.get(source);

@@ -1,0 +1,136 @@
+// The engine end to end in-process: a followed log file, the real patterns, the real fixes on a temp
+// copy of the broken addon, the store as the console sees it.
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertEvent } from '../src/engine/alerts/types.js';
+import { Engine } from '../src/engine/engine.js';
+import type { EngineState } from '../src/engine/store.js';
+import { testConfig, testOdoo } from './helpers/config.js';
+
+const FIXTURES = resolve(__dirname, 'fixtures');
+const PATTERNS = resolve(__dirname, '..', 'patterns');
+const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/** The real cron incident record, with its path moved into the temp addons root. */
+function cronRecord(addons: string): string {
+  const log = readFileSync(join(FIXTURES, 'logs', 'cron_deprecated_field.log'), 'utf8').split('\n');
+  const start = log.findIndex((l) => / CRITICAL healdb odoo\.service\.server: Failed to initialize database/.test(l));
+  const end = log.findIndex((l, i) => i > start && /^\d{4}-\d\d-\d\d /.test(l));
+  return `${log.slice(start, end).join('\n').replaceAll('/tmp/realodoo/custom_addons', addons)}\n`;
+}
+
+async function waitFor<T>(get: () => T | undefined | null | false, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v) return v;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function sandbox(opts: { auto: boolean; unattended?: string[] }) {
+  const root = mkdtempSync(join(tmpdir(), 'odoo-heal-engine-'));
+  const addons = join(root, 'addons');
+  mkdirSync(addons);
+  cpSync(join(FIXTURES, 'legacy_cron'), join(addons, 'legacy_cron'), { recursive: true });
+  const logfile = join(root, 'odoo.log');
+  writeFileSync(logfile, '');
+  const config = testConfig((c) => {
+    c.paths = { stateDir: join(root, 'state'), backupDir: join(root, 'state', 'backups'), auditLog: join(root, 'state', 'audit.log') };
+    c.escalation.threshold = 1;
+    c.escalation.ladders = {};
+    c.probes.intervalMs = 60_000;
+    c.probes.timeoutMs = 1000;
+    c.fixes.unattended = opts.unattended ?? ['cron-deprecated-fields'];
+  });
+  // A closed port: the DB probe must never talk to the machine's own PostgreSQL here.
+  const odoo = testOdoo({ addonsPath: [addons], logfile, dbHost: '127.0.0.1', dbPort: 9, dataDir: join(root, 'data') });
+  const alerts: AlertEvent[] = [];
+  const engine = new Engine({
+    config,
+    odoo,
+    patternsDir: PATTERNS,
+    mode: opts.auto ? 'auto' : 'console',
+    sources: [{ kind: 'file', path: logfile, start: 'end' }],
+  });
+  engine.desk.alerts = { notify: (e) => alerts.push(e), close: async () => {} };
+  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+  cleanups.push(() => engine.stop());
+  const xml = join(addons, 'legacy_cron', 'data', 'ir_cron_data.xml');
+  return { root, addons, logfile, engine, alerts, xml };
+}
+
+const cronIncident = (s: EngineState) =>
+  Object.values(s.incidents).find((i) => i.origin.kind === 'pattern' && i.origin.patternId.includes('cron-deprecated'));
+
+describe('engine', () => {
+  it('console flow: followed log → incident → plan → confirm → verified → rollback byte-identical', async () => {
+    const { engine, logfile, addons, xml } = sandbox({ auto: false });
+    const before = sha(xml);
+    await engine.start();
+    appendFileSync(logfile, cronRecord(addons));
+    const incident = await waitFor(() => cronIncident(engine.store.getState()));
+    expect(incident.fix?.params.file).toBe(xml);
+    expect(engine.store.getState().tail.length).toBeGreaterThan(0);
+
+    await engine.requestPlan(incident.id);
+    const plan = engine.store.getState().plan;
+    expect(plan?.fixId).toBe('cron-deprecated-fields');
+    expect(plan?.preview).toContain('-            <field name="numbercall">-1</field>');
+    expect(sha(xml)).toBe(before); // planning has no side effects
+
+    await engine.confirmPlan();
+    const s = engine.store.getState();
+    expect(s.plan).toBeNull();
+    expect(s.attempts.at(-1)?.outcome).toBe('verified');
+    expect(readFileSync(xml, 'utf8')).not.toMatch(/numbercall|doall/);
+    expect(s.incidents[incident.id]?.status).toBe('resolved');
+
+    await engine.rollbackLast();
+    expect(sha(xml)).toBe(before);
+    expect(engine.store.getState().attempts.at(-1)?.outcome).toBe('rolled_back');
+  });
+
+  it('auto mode runs an allowed fix unattended and alerts with the plan when policy forbids it', async () => {
+    const allowed = sandbox({ auto: true });
+    await allowed.engine.start();
+    appendFileSync(allowed.logfile, cronRecord(allowed.addons));
+    await waitFor(() => allowed.engine.store.getState().attempts.find((a) => a.outcome === 'verified'));
+    expect(readFileSync(allowed.xml, 'utf8')).not.toMatch(/numbercall/);
+
+    const forbidden = sandbox({ auto: true, unattended: [] });
+    const before = sha(forbidden.xml);
+    await forbidden.engine.start();
+    appendFileSync(forbidden.logfile, cronRecord(forbidden.addons));
+    const alert = await waitFor(() =>
+      forbidden.alerts.find((a) => a.kind === 'needs-human' && a.incident.fix?.id === 'cron-deprecated-fields'),
+    );
+    expect(alert.plan?.preview).toContain('numbercall');
+    expect(sha(forbidden.xml)).toBe(before);
+    expect(forbidden.engine.store.getState().attempts).toHaveLength(0);
+    expect(allowed.alerts.some((a) => a.kind === 'needs-human' && a.incident.fix?.id === 'cron-deprecated-fields')).toBe(false);
+  });
+
+  it('batches store updates: a burst of records is one update, not one per line', async () => {
+    const { engine } = sandbox({ auto: false });
+    let updates = 0;
+    const unsubscribe = engine.store.subscribe(() => updates++);
+    const lines = readFileSync(join(FIXTURES, 'logs', 'too_many_db_connections.log'), 'utf8').split('\n');
+    engine.ingest('flood', lines);
+    await waitFor(() => engine.store.getState().counters.records > 0);
+    unsubscribe();
+    const s = engine.store.getState();
+    expect(s.counters.linesRead).toBe(lines.length);
+    expect(s.tail.length).toBeLessThanOrEqual(500);
+    expect(updates).toBeLessThanOrEqual(2);
+  });
+});
