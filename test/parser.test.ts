@@ -195,3 +195,22 @@ describe('read-records', () => {
     await expect(readRecordBatches(tmp).next()).rejects.toThrow(/cannot read log: is a directory/);
   });
 });
+
+describe('record times', () => {
+  it('reads Odoo timestamps in the host time zone, as Odoo wrote them (TZ respected)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // A child with another TZ: Date's zone is fixed per process.
+    const script = `import('${new URL('../src/engine/logs/parser.ts', import.meta.url).pathname}')`;
+    void script;
+    const line = '2026-11-28 19:59:44,307 9324 CRITICAL healdb odoo.service.server: Failed to initialize database `healdb`.';
+    const code = `const { parseText } = await import(${JSON.stringify(new URL('../dist/engine/logs/parser.js', import.meta.url).pathname)});
+      process.stdout.write(String(parseText(${JSON.stringify(line)}, 'x')[0].time));`;
+    const run = (tz: string) => spawnSync(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+    const utc = run('UTC');
+    const paris = run('Europe/Paris');
+    if (utc.status !== 0) throw new Error(utc.stderr);
+    expect(Number(utc.stdout)).toBe(Date.UTC(2026, 10, 28, 19, 59, 44, 307));
+    // 19:59:44 in Paris (UTC+1 in November) is 18:59:44 UTC.
+    expect(Number(paris.stdout)).toBe(Date.UTC(2026, 10, 28, 18, 59, 44, 307));
+  });
+});

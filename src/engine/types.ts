@@ -31,7 +31,7 @@ interface RecordBase {
 /** A record in Odoo's format: `time pid LEVEL db logger: message perf`. */
 export interface OdooRecord extends RecordBase {
   kind: 'odoo';
-  /** Epoch milliseconds. Odoo logs local time without zone; we read it as UTC unless told otherwise. */
+  /** Epoch milliseconds. Odoo logs local time without a zone; it is read in this host's time zone (TZ). */
   time: number;
   pid: number;
   level: Level;

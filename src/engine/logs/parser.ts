@@ -39,7 +39,10 @@ function digits(s: string, from: number, to: number): number {
   return n;
 }
 
-/** `YYYY-MM-DD` + sep + `HH:MM:SS` at `at`, read as UTC; NaN when malformed. */
+/**
+ * `YYYY-MM-DD` + sep + `HH:MM:SS` at `at`, read in this host's time zone (Odoo's log formatter uses
+ * local time, and odoo-heal runs on Odoo's host); NaN when malformed.
+ */
 function dateTimeAt(s: string, at: number, sep: number): number {
   if (s.length < at + 19) return NaN;
   if (
@@ -60,17 +63,23 @@ function dateTimeAt(s: string, at: number, sep: number): number {
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) {
     return NaN;
   }
-  return dayEpoch(y, mo, d) + ((h * 60 + mi) * 60 + se) * 1000;
+  const day = dayEpoch(y, mo, d);
+  // On a day with a DST change the offset moves within the day: let Date place the exact time.
+  if (!cachedDayPlain) return new Date(y, mo - 1, d, h, mi, se).getTime();
+  return day + ((h * 60 + mi) * 60 + se) * 1000;
 }
 
-// Date.UTC per line is measurable on big logs; the day rarely changes between lines.
+// A Date per line is measurable on big logs; the day rarely changes between lines.
 let cachedDayKey = -1;
 let cachedDayMs = 0;
+/** Whether the cached day is exactly 24 h long (no DST change), so time of day can be added. */
+let cachedDayPlain = true;
 function dayEpoch(y: number, mo: number, d: number): number {
   const key = (y * 100 + mo) * 100 + d;
   if (key !== cachedDayKey) {
     cachedDayKey = key;
-    cachedDayMs = Date.UTC(y, mo - 1, d);
+    cachedDayMs = new Date(y, mo - 1, d).getTime();
+    cachedDayPlain = new Date(y, mo - 1, d + 1).getTime() - cachedDayMs === 86_400_000;
   }
   return cachedDayMs;
 }
@@ -198,7 +207,7 @@ export function parsePrefix(s: string): { rest: number; time: number | null } | 
     const mi = digits(s, 10, 12);
     const se = digits(s, 13, 15);
     if (day < 1 || h < 0 || mi < 0 || se < 0 || s.charCodeAt(15) !== C_SPACE) return null;
-    const t = Date.UTC(new Date().getUTCFullYear(), month, day, h, mi, se);
+    const t = new Date(new Date().getFullYear(), month, day, h, mi, se).getTime();
     return journaldRest(s, 16, t);
   }
   return null;
