@@ -106,6 +106,12 @@ describe('engine', () => {
     appendFileSync(allowed.logfile, cronRecord(allowed.addons));
     await waitFor(() => allowed.engine.store.getState().attempts.find((a) => a.outcome === 'verified'));
     expect(readFileSync(allowed.xml, 'utf8')).not.toMatch(/numbercall/);
+    // The same record again right after the verified fix (in flight, replayed): no second attempt.
+    const seen = allowed.engine.store.getState().counters.matches;
+    appendFileSync(allowed.logfile, cronRecord(allowed.addons));
+    await waitFor(() => allowed.engine.store.getState().counters.matches > seen);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(allowed.engine.store.getState().attempts.filter((a) => a.fixId === 'cron-deprecated-fields')).toHaveLength(1);
 
     const forbidden = sandbox({ auto: true, unattended: [] });
     const before = sha(forbidden.xml);

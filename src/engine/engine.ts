@@ -55,6 +55,8 @@ export class Engine implements EngineIntents {
   private probing = false;
   private stopped = false;
   private sources: { stop(): Promise<void> } | null = null;
+  /** Labels of the followed sources (file paths, command names), for reports and /health. */
+  sourceNames: string[] = [];
   readonly desk: FixDesk;
 
   constructor(private readonly deps: EngineDeps) {
@@ -84,6 +86,7 @@ export class Engine implements EngineIntents {
 
   async start(): Promise<void> {
     const specs = this.deps.sources ?? defaultSources(this.config, this.odoo);
+    this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
     const sources = createSources(
       specs,
       (lines: string[], source: string) => {
@@ -100,7 +103,7 @@ export class Engine implements EngineIntents {
     void this.probeTick();
     this.probeTimer = setInterval(() => void this.probeTick(), this.config.probes.intervalMs);
     this.probeTimer.unref?.();
-    this.emit({ level: 'info', event: 'started', sources: specs.map((s) => (s.kind === 'file' ? s.path : s.name)) });
+    this.emit({ level: 'info', event: 'started', sources: this.sourceNames });
   }
 
   async stop(): Promise<void> {
@@ -319,10 +322,16 @@ export interface CreateEngineOptions {
   globals: GlobalOptions;
   mode: EngineMode;
   emit?: (event: EngineEvent) => void;
+  /** Environment for config loading (default process.env); the demo drops ODOO_HEAL_STATE_DIR. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
-  const { config, odoo } = await loadConfig({ configPath: opts.globals.config, odooConfigPath: opts.globals.odooConfig });
+  const { config, odoo } = await loadConfig({
+    configPath: opts.globals.config,
+    odooConfigPath: opts.globals.odooConfig,
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   return new Engine({
     config,
     odoo,

@@ -7,7 +7,7 @@ import type { AlertSink } from './alerts/types.js';
 import { NO_ALERTS } from './alerts/types.js';
 import { errorMessage } from './errors.js';
 import { loadEscalation, saveEscalation, Escalation } from './escalation.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, LockHeldError } from './lock.js';
 import { currentWho } from './audit.js';
 import type { AttemptSummary, Incident } from './types.js';
 import type { Engine } from './engine.js';
@@ -15,11 +15,21 @@ import { pushBounded } from './store.js';
 
 const ATTEMPTS_SHOWN = 50;
 
+/** Another fix is running (in this process or another odoo-heal on the host): try again later. */
+export class FixBusyError extends Error {
+  override name = 'FixBusyError';
+}
+
 export class FixDesk {
   private escalation: Escalation;
   private running: Promise<unknown> | null = null;
   private draining = false;
   alerts: AlertSink = NO_ALERTS;
+  /**
+   * Fingerprint → until when unattended healing leaves it alone after a verified fix: records of the
+   * same problem that were already in flight (or replayed by the journal) must not re-run the fix.
+   */
+  private readonly settledUntil = new Map<string, number>();
   /** The incident id whose plan is on screen (the plan itself is in the store). */
   private planned: string | null = null;
 
@@ -82,20 +92,18 @@ export class FixDesk {
     return summary;
   }
 
-  /** Runs one attempt under the host lock; at most one at a time in this process too. */
-  private async attempt(incident: Incident, who: string): Promise<AttemptRecord | null> {
-    if (this.running || this.draining) {
-      this.engine.notice('another fix is running; try again when it is done', 'warning');
-      return null;
-    }
-    const fixRef = incident.fix;
-    const fix = fixRef ? getFix(fixRef.id) : undefined;
-    if (!fixRef || !fix) {
-      this.engine.notice(`no fix for ${incident.title}`, 'warning');
-      return null;
-    }
+  /**
+   * Runs one attempt under the host lock; at most one at a time in this process too. Throws
+   * FixBusyError when another fix runs (here or in another odoo-heal on this host).
+   */
+  async runFix(incident: Incident, who: string): Promise<AttemptRecord> {
+    if (this.running || this.draining) throw new FixBusyError('another fix is running; try again when it is done');
+    const fix = incident.fix ? getFix(incident.fix.id) : undefined;
+    if (!fix) throw new Error(`no automatic fix for ${incident.title}`);
     const work = (async () => {
-      const lock = await acquireLock(this.engine.config.paths.stateDir);
+      const lock = await acquireLock(this.engine.config.paths.stateDir).catch((err: unknown) => {
+        throw err instanceof LockHeldError ? new FixBusyError(err.message) : err;
+      });
       this.state.setState({ busy: { incidentId: incident.id, fixId: fix.id, step: 'planning' } });
       try {
         return await runAttempt(fix, incident, this.deps(), { who });
@@ -112,14 +120,23 @@ export class FixDesk {
       this.engine.notice(`${rec.id}: ${fix.id} ${rec.outcome.replace('_', ' ')} — ${rec.message}`, sev);
       if (rec.outcome === 'verified') {
         this.engine.book.resolve(incident.id, Date.now());
+        this.settledUntil.set(incident.fingerprint, Date.now() + this.engine.config.escalation.backoffBaseMs);
         this.engine.markIncidentsDirty();
       }
       return rec;
-    } catch (err) {
-      this.engine.notice(`fix ${fix.id} could not run: ${errorMessage(err)}`, 'critical');
-      return null;
     } finally {
       this.running = null;
+    }
+  }
+
+  /** runFix for the console and the unattended path: failures become notices, not exceptions. */
+  private async attempt(incident: Incident, who: string): Promise<AttemptRecord | null> {
+    try {
+      return await this.runFix(incident, who);
+    } catch (err) {
+      const busy = err instanceof FixBusyError;
+      this.engine.notice(busy ? errorMessage(err) : `fix ${incident.fix?.id ?? '?'} could not run: ${errorMessage(err)}`, busy ? 'warning' : 'critical');
+      return null;
     }
   }
 
@@ -182,6 +199,7 @@ export class FixDesk {
       if (incident.count === 1) this.alerts.notify({ kind: 'opened', incident, at: Date.now() });
     }
     if (!this.autoOn() || this.draining) return;
+    if (Date.now() < (this.settledUntil.get(incident.fingerprint) ?? 0)) return;
     const ladderKey = incident.origin.kind === 'pattern' ? incident.origin.patternId : incident.fingerprint;
     const decision = this.escalation.observe(incident.fingerprint, {
       title: incident.title,

@@ -1,5 +1,5 @@
 // Fix: restart a service (PostgreSQL down, Odoo's dead cron threads in threaded mode, Redis, nginx)
-// via `systemctl restart <unit>` when systemd runs, else the configured command; verified by
+// via the configured command (fixes.restart.<service>) if any, else `systemctl restart <unit>` when systemd runs; verified by
 // re-running the service's probe until it is healthy or the time budget runs out.
 import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
 import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
@@ -69,7 +69,9 @@ export const restartService: Fix<RestartParams, RestartData> = {
     // budget for coming back too.
     const verifyBudgetMs = Math.max(ctx.config.fixes.commandTimeoutMs, 2000);
     const configured = ctx.config.fixes.restart[service];
-    const argv = ctx.systemd ? ['systemctl', 'restart', unitFor(service, ctx)] : configured && configured.length > 0 ? [...configured] : null;
+    // A configured command wins, also under systemd: the admin knows best how this host restarts it
+    // (a cluster outside systemd, a wrapper script).
+    const argv = configured && configured.length > 0 ? [...configured] : ctx.systemd ? ['systemctl', 'restart', unitFor(service, ctx)] : null;
     const base = { fixId: this.id, incidentId: incident.id };
     if (!argv) {
       const steps = [
