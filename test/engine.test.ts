@@ -97,6 +97,7 @@ describe('engine', () => {
 
     await engine.rollbackLast();
     expect(sha(xml)).toBe(before);
+    expect(engine.store.getState().notice?.text).toContain(`restored ${xml}`);
     expect(engine.store.getState().attempts.at(-1)?.outcome).toBe('rolled_back');
   });
 
@@ -124,6 +125,13 @@ describe('engine', () => {
     expect(sha(forbidden.xml)).toBe(before);
     expect(forbidden.engine.store.getState().attempts).toHaveLength(0);
     expect(allowed.alerts.some((a) => a.kind === 'needs-human' && a.incident.fix?.id === 'cron-deprecated-fields')).toBe(false);
+
+    // Failing probes come back every round: a human is asked once per problem, not once per round.
+    for (let i = 0; i < 3; i++) await forbidden.engine.probeTick();
+    await new Promise((r) => setTimeout(r, 300));
+    const asked = forbidden.alerts.filter((a) => a.kind === 'needs-human' && a.incident.origin.kind === 'probe');
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked.map((a) => a.incident.fingerprint)).size).toBe(asked.length);
   });
 
   it('batches store updates: a burst of records is one update, not one per line', async () => {

@@ -1,5 +1,6 @@
 // The engine: owns the store, the probe loop, the log sources and the fixes. Runs the same with
 // or without a terminal; a view subscribes to `store` and calls the EngineIntents methods.
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { GlobalOptions } from '../cli/main.js';
 import { loadConfig } from './config/load.js';
@@ -154,6 +155,9 @@ export class Engine implements EngineIntents {
 
   private onIncident(incident: Incident): void {
     this.dirtyIncidents = true;
+    if (incident.count === 1) {
+      this.emit({ level: 'warning', event: 'incident.opened', incident: incident.id, title: incident.title, severity: incident.severity });
+    }
     this.desk.onIncidentActivity(incident);
   }
 
@@ -314,8 +318,20 @@ export function defaultSources(config: Config, odoo: OdooConf, start: 'end' | 's
   if (odoo.logfile) files.add(odoo.logfile);
   for (const f of config.logs.files) files.add(f);
   const specs: SourceSpec[] = [...files].map((path) => ({ kind: 'file' as const, path, start }));
-  for (const c of config.logs.commands ?? []) specs.push({ kind: 'command', name: c.name, argv: c.argv });
+  // null = the default: under systemd, Odoo's unit journal, where the stderr-only failures are
+  // (dead cron threads, port in use, a log file it could not open).
+  const commands = config.logs.commands ?? (systemdRuns() ? [journaldSource(config.odoo.unit)] : []);
+  for (const c of commands) specs.push({ kind: 'command', name: c.name, argv: c.argv });
   return specs;
+}
+
+function systemdRuns(): boolean {
+  return existsSync('/run/systemd/system');
+}
+
+/** Follows the unit's journal from now on (`-n 0`: the file sources already cover the past). */
+export function journaldSource(unit: string): { name: string; argv: string[] } {
+  return { name: 'journald', argv: ['journalctl', '-u', unit, '-f', '-o', 'short-iso', '-n', '0', '-q'] };
 }
 
 export interface CreateEngineOptions {

@@ -30,6 +30,10 @@ export class FixDesk {
    * same problem that were already in flight (or replayed by the journal) must not re-run the fix.
    */
   private readonly settledUntil = new Map<string, number>();
+  /** Fingerprints a human was already asked about (plan attached) since they last cleared. */
+  private readonly askedHuman = new Set<string>();
+  /** Background work (needs-human plans) that close() waits for. */
+  private readonly pending = new Set<Promise<unknown>>();
   /** The incident id whose plan is on screen (the plan itself is in the store). */
   private planned: string | null = null;
 
@@ -78,6 +82,7 @@ export class FixDesk {
   async close(): Promise<void> {
     this.draining = true;
     if (this.running) await this.running.catch(() => {});
+    await Promise.allSettled([...this.pending]);
     await this.alerts.close(5000);
   }
 
@@ -214,7 +219,12 @@ export class FixDesk {
             ? incident
             : { ...incident, fix: { id: decision.fixId, params: decision.params, unattended: true } };
         if (!this.allowedUnattended(target, decision.fixId)) {
-          void this.needsHuman(target);
+          // Once per problem: a failing probe comes back every round and must not re-plan each time.
+          if (this.askedHuman.has(incident.fingerprint)) return;
+          this.askedHuman.add(incident.fingerprint);
+          const work = this.needsHuman(target);
+          this.pending.add(work);
+          void work.finally(() => this.pending.delete(work));
           return;
         }
         void this.autoAttempt(target);
@@ -237,6 +247,7 @@ export class FixDesk {
 
   onResolved(incident: Incident): void {
     this.escalation.healthy(incident.fingerprint);
+    this.askedHuman.delete(incident.fingerprint);
     this.alerts.notify({ kind: 'resolved', incident, at: Date.now() });
     void this.persist();
   }
@@ -260,22 +271,32 @@ export class FixDesk {
     const rec = await this.attempt(incident, 'auto');
     if (!rec) return;
     const ok = rec.outcome === 'verified';
+    // Counted as a failed step either way: a ladder moves on, and the breaker stops endless retries.
     const gaveUp = this.escalation.recordAttempt(incident.fingerprint, ok);
-    this.engine.emitEvent({
-      level: ok ? 'info' : 'error',
-      event: 'fix.result',
-      incident: incident.id,
-      attempt: rec.id,
-      fix: rec.fixId,
-      outcome: rec.outcome,
-      message: rec.message,
-    });
-    this.alerts.notify({ kind: 'fix-result', incident, at: Date.now(), attempt: summarize(rec) });
+    if (rec.outcome === 'planned' || rec.outcome === 'refused') {
+      // Nothing was changed (guidance only, or the fix does not apply here): a human must act.
+      this.engine.emitEvent({ level: 'warning', event: 'fix.not-applied', incident: incident.id, fix: rec.fixId, message: rec.message });
+      if (!this.askedHuman.has(incident.fingerprint)) {
+        this.askedHuman.add(incident.fingerprint);
+        const plan = rec.plan ? { summary: rec.plan.summary, preview: rec.plan.preview } : null;
+        this.alerts.notify({ kind: 'needs-human', incident, at: Date.now(), plan });
+      }
+    } else {
+      this.engine.emitEvent({
+        level: ok ? 'info' : 'error',
+        event: 'fix.result',
+        incident: incident.id,
+        attempt: rec.id,
+        fix: rec.fixId,
+        outcome: rec.outcome,
+        message: rec.message,
+      });
+      this.alerts.notify({ kind: 'fix-result', incident, at: Date.now(), attempt: summarize(rec) });
+    }
     if (gaveUp) {
       const gi = this.engine.raiseFinding(gaveUp.finding);
       this.engine.notice(gaveUp.message, 'critical');
-      this.alerts.notify({ kind: 'gave-up', incident: gi ?? incident, at: Date.now() });
-      this.engine.markIncidentsDirty();
+      this.alerts.notify({ kind: 'gave-up', incident: gi, at: Date.now() });
     }
     await this.persist();
   }

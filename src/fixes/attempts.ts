@@ -155,10 +155,13 @@ async function backupsOf(config: Config, rec: AttemptRecord): Promise<BackupEntr
 /**
  * Undo: the fix's own rollback (services, SQL, chmod of directories...), then make sure every backed-up
  * file is byte-identical to its backup again (newest backup first, so a file backed up twice ends as
- * the oldest copy, i.e. the original). Returns what was restored by us.
+ * the oldest copy, i.e. the original). Returns every file brought back, by the fix's rollback or by us.
  */
 async function undo(fix: Fix | null, plan: FixPlan, applied: Applied, ctx: FixContext): Promise<{ restored: string[]; notes: string[] }> {
   const notes: string[] = [];
+  // What differs from its backup now is what this rollback brings back, whoever does the restoring.
+  const changed: string[] = [];
+  for (const e of applied.backups) if (await differsFromBackup(e)) changed.push(e.path);
   let fixRollbackError: string | null = null;
   if (fix) {
     try {
@@ -185,7 +188,7 @@ async function undo(fix: Fix | null, plan: FixPlan, applied: Applied, ctx: FixCo
   if (fixRollbackError) {
     throw new Error(`${fixRollbackError}${restored.length ? ` (files restored: ${restored.join(', ')})` : ''}`);
   }
-  return { restored: [...new Set(restored)], notes };
+  return { restored: [...new Set([...changed, ...restored])], notes };
 }
 
 export interface AttemptOptions {
