@@ -46,7 +46,7 @@ describe('odoo-heal detect', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^2 incidents in 1 source \(47 records\): 1 critical, 1 warning/);
     expect(r.stdout).toMatch(/critical\s+8\s+2026-11-28 20:01:03\s+2026-11-28 20:01:03\s+i-[0-9a-f]{8}\s+Odoo cannot access a file/);
-    expect(r.stdout).toContain('fix:  permissions path=/tmp/realodoo/data/filestore/healdb (may run unattended)');
+    expect(r.stdout).toContain('fix:  permissions path=/tmp/realodoo/data/filestore/healdb (pattern allows unattended)');
   });
 
   it('exits 0 on a healthy log and 1 on warnings only', () => {

@@ -65,7 +65,7 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number): St
     const params = Object.entries(inc.fix.params)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    push(`Proposed fix: ${inc.fix.id}${params ? ` (${sanitizeText(params)})` : ''}${inc.fix.unattended ? ' · may run unattended' : ''}`, {
+    push(`Proposed fix: ${inc.fix.id}${params ? ` (${sanitizeText(params)})` : ''}${inc.fix.unattended ? ' · pattern allows unattended' : ''}`, {
       bold: true,
       color: 'green',
     });

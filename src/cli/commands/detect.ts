@@ -130,7 +130,7 @@ export function formatDetect(result: ScanResult): string {
       out.push(`  hint: ${i.hint}`);
       if (i.fix) {
         const params = Object.entries(i.fix.params).map(([k, v]) => `${k}=${sanitizeText(v)}`);
-        out.push(`  fix:  ${i.fix.id}${params.length ? ` ${params.join(' ')}` : ''}${i.fix.unattended ? ' (may run unattended)' : ''}`);
+        out.push(`  fix:  ${i.fix.id}${params.length ? ` ${params.join(' ')}` : ''}${i.fix.unattended ? ' (pattern allows unattended)' : ''}`);
       }
       if (i.sample) {
         const s = i.sample;

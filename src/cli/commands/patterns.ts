@@ -28,7 +28,7 @@ export async function list(globals: GlobalOptions, opts: { json?: boolean }): Pr
     p.title,
   ]);
   process.stdout.write(`${renderTable(['ID', 'SEVERITY', 'CATEGORY', 'PRIORITY', 'FIX', 'TITLE'], rows)}\n`);
-  process.stdout.write(`${patterns.length} patterns (* = fix allowed unattended)\n`);
+  process.stdout.write(`${patterns.length} patterns (* = the pattern allows its fix unattended; config fixes.unattended must list it too)\n`);
   return 0;
 }
 
