@@ -147,4 +147,26 @@ describe('engine', () => {
     expect(s.tail.length).toBeLessThanOrEqual(500);
     expect(updates).toBeLessThanOrEqual(2);
   });
+
+  it('log incidents of a database outage end when the database probe passes after a quiet minute', () => {
+    const { engine } = sandbox({ auto: false });
+    const outage = readFileSync(join(FIXTURES, 'logs', 'db_connection_threaded.log'), 'utf8').split('\n');
+    engine.ingest('odoo.log', outage);
+    engine.flushNow();
+    const open = () => engine.book.list().filter((i) => i.status === 'open' && i.category === 'database').map((i) => i.title);
+    expect(open()).toContain('PostgreSQL is unreachable');
+    const result = (status: 'ok' | 'critical') => ({ probe: 'database' as const, status, summary: '', checkedAt: Date.now(), durationMs: 1, findings: [], data: null });
+    engine.applyProbeResults([result('critical')]);
+    expect(open()).toContain('PostgreSQL is unreachable');
+    engine.applyProbeResults([result('ok')]);
+    expect(open()).toEqual([]);
+    // A record of the same problem written after that is not over yet, whatever the probe says.
+    const now = new Date(Date.now() + 1000);
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const ts = `${now.getFullYear()}-${p2(now.getMonth() + 1)}-${p2(now.getDate())} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())},000`;
+    engine.ingest('odoo.log', [`${ts} 8378 INFO healdb odoo.sql_db: Connection to the database failed`]);
+    engine.flushNow();
+    engine.applyProbeResults([result('ok')]);
+    expect(open()).toContain('Odoo failed to connect to PostgreSQL (logged at INFO only)');
+  });
 });

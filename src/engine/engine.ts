@@ -14,7 +14,7 @@ import { createDatabaseProbe } from './probes/database.js';
 import { hostProbes, runProbes } from './probes/run.js';
 import type { Probe, ProbeContext } from './probes/types.js';
 import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineStore } from './store.js';
-import type { Finding, Incident, Level, LogRecord, ProbeName, ProbeResult, TailEntry } from './types.js';
+import type { Finding, Incident, Level, LogRecord, Pattern, ProbeName, ProbeResult, TailEntry } from './types.js';
 import { LEVELS } from './types.js';
 import { createSources, type SourceSpec } from './logs/sources.js';
 import { FixDesk } from './fix-desk.js';
@@ -37,13 +37,17 @@ export type EngineEvent = { level: 'info' | 'warning' | 'error'; event: string; 
 
 /** How often buffered log records are flushed into the store (renders follow the store). */
 const FLUSH_MS = 100;
+/** How long a log incident must be quiet before its clearing probe may resolve it. */
+const CLEAR_QUIET_MS = 60_000;
 
 export class Engine implements EngineIntents {
   readonly store: EngineStore;
   readonly book = new IncidentBook();
   readonly config: Config;
   readonly odoo: OdooConf;
-  private matcher: Matcher;
+  private matcher!: Matcher;
+  /** Pattern id → the probe whose pass ends its incidents (Pattern.clearsWith). */
+  private clearsWith = new Map<string, ProbeName>();
   private readonly pipeline: LogPipeline;
   private readonly probes: Probe[];
   private readonly now: () => number;
@@ -69,7 +73,7 @@ export class Engine implements EngineIntents {
     this.store.setState({
       odoo: { version: null, mode: deps.odoo.workers > 0 ? 'prefork' : 'threaded', configPath: deps.odoo.path },
     });
-    this.matcher = new Matcher(loadPatterns(deps.patternsDir));
+    this.matcher = this.useMatcher(loadPatterns(deps.patternsDir));
     this.pipeline = new LogPipeline(
       this.matcher,
       this.book,
@@ -118,11 +122,16 @@ export class Engine implements EngineIntents {
     this.flush();
   }
 
+  private useMatcher(patterns: Pattern[]): Matcher {
+    this.clearsWith = new Map(patterns.flatMap((p) => (p.clearsWith ? [[p.id, p.clearsWith] as const] : [])));
+    this.matcher = new Matcher(patterns);
+    return this.matcher;
+  }
+
   /** Replace the pattern set (SIGHUP); throws on a bad file and keeps the old set. */
   reloadPatterns(dir = this.deps.patternsDir): number {
     const patterns = loadPatterns(dir);
-    this.matcher = new Matcher(patterns);
-    this.pipeline.setMatcher(this.matcher);
+    this.pipeline.setMatcher(this.useMatcher(patterns));
     return patterns.length;
   }
 
@@ -139,13 +148,17 @@ export class Engine implements EngineIntents {
   private scheduleFlush(source: string): void {
     this.flushSources.add(source);
     if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      for (const s of this.flushSources) this.pipeline.flush(s);
-      this.flushSources.clear();
-      this.flush();
-    }, FLUSH_MS);
+    this.flushTimer = setTimeout(() => this.flushNow(), FLUSH_MS);
     this.flushTimer.unref?.();
+  }
+
+  /** Completes the records pending in the sources fed since the last flush and updates the store. */
+  flushNow(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const s of this.flushSources) this.pipeline.flush(s);
+    this.flushSources.clear();
+    this.flush();
   }
 
   private onRecord(record: LogRecord): void {
@@ -221,6 +234,22 @@ export class Engine implements EngineIntents {
     }
   }
 
+  /**
+   * Log incidents whose pattern names this probe end when it passes and their records have stopped
+   * for a minute: the log says what happened, the probe says it is over.
+   */
+  private clearLogIncidents(probe: ProbeName): void {
+    const now = this.now();
+    for (const i of this.book.list()) {
+      if (i.status !== 'open' || i.origin.kind !== 'pattern') continue;
+      if (this.clearsWith.get(i.origin.patternId) !== probe || now - i.lastSeen < CLEAR_QUIET_MS) continue;
+      const resolved = this.book.resolve(i.id, now);
+      if (!resolved) continue;
+      this.emit({ level: 'info', event: 'incident.resolved', incident: i.id, title: i.title, by: probe });
+      this.desk.onResolved(resolved);
+    }
+  }
+
   applyProbeResults(results: ProbeResult[]): void {
     const s = this.store.getState();
     const probes = { ...s.probes };
@@ -236,6 +265,7 @@ export class Engine implements EngineIntents {
         const incident = this.book.find(`probe:${r.probe}:${f.key}`);
         if (incident) this.desk.onIncidentActivity(incident);
       }
+      if (r.status === 'ok') this.clearLogIncidents(r.probe);
     }
     const history = { ...s.history };
     const mem = probes.memory?.data as { usedPercent?: number } | null | undefined;

@@ -109,6 +109,11 @@ export interface Pattern {
   fix?: PatternFix;
   /** When several patterns match one record the highest priority wins (default 0; ties: load order). */
   priority?: number;
+  /**
+   * The probe whose passing result ends this incident once no record matched for a quiet minute
+   * (e.g. "PostgreSQL unreachable" log records end when the database probe passes again).
+   */
+  clearsWith?: ProbeName;
 }
 
 export interface PatternMatch {
