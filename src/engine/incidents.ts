@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type {
   Finding,
   Incident,
+  IncidentOrigin,
   IncidentStatus,
   PatternFix,
   PatternMatch,
@@ -104,47 +105,9 @@ export class IncidentBook {
     const resolved: Incident[] = [];
     const present = new Set<string>();
     for (const f of findings) {
-      const fingerprint = probeFingerprint(probe, f.key);
-      const id = incidentId(fingerprint);
-      present.add(id);
-      const existing = this.byId.get(id);
-      if (existing) {
-        existing.count++;
-        existing.lastSeen = now;
-        existing.severity = f.severity;
-        existing.title = f.title;
-        existing.detail = f.detail;
-        existing.hint = f.hint;
-        existing.category = f.category;
-        existing.fix = f.fix ?? null;
-        if (existing.status === 'resolved') {
-          existing.status = 'open';
-          existing.resolvedAt = null;
-          opened.push(existing);
-        }
-        this.wake(existing, now);
-        continue;
-      }
-      const incident: Incident = {
-        id,
-        fingerprint,
-        origin: { kind: 'probe', probe, key: f.key },
-        title: f.title,
-        severity: f.severity,
-        category: f.category,
-        hint: f.hint,
-        status: 'open',
-        count: 1,
-        firstSeen: now,
-        lastSeen: now,
-        sample: null,
-        detail: f.detail,
-        fix: f.fix ?? null,
-        resolvedAt: null,
-        snoozedUntil: null,
-      };
-      this.byId.set(id, incident);
-      opened.push(incident);
+      const { incident, opened: isNew } = this.upsertFinding(probeFingerprint(probe, f.key), { kind: 'probe', probe, key: f.key }, f, now);
+      present.add(incident.id);
+      if (isNew) opened.push(incident);
     }
     for (const i of this.byId.values()) {
       if (i.origin.kind === 'probe' && i.origin.probe === probe && isActive(i) && !present.has(i.id)) {
@@ -163,25 +126,29 @@ export class IncidentBook {
    * `resolve()`. Raising it again counts it again and reopens it if it was resolved.
    */
   raise(f: Finding, now: number): Incident {
-    const fingerprint = `engine:${f.key}`;
+    return this.upsertFinding(`engine:${f.key}`, { kind: 'engine', key: f.key }, f, now).incident;
+  }
+
+  /** Creates or refreshes the incident of a finding; `opened` when it is new or came back. */
+  private upsertFinding(fingerprint: string, origin: IncidentOrigin, f: Finding, now: number): { incident: Incident; opened: boolean } {
     const id = incidentId(fingerprint);
     const existing = this.byId.get(id);
     if (existing) {
       existing.count++;
       existing.lastSeen = now;
-      Object.assign(existing, { severity: f.severity, title: f.title, detail: f.detail, hint: f.hint, category: f.category });
-      existing.fix = f.fix ?? null;
-      if (existing.status === 'resolved') {
+      Object.assign(existing, { severity: f.severity, title: f.title, detail: f.detail, hint: f.hint, category: f.category, fix: f.fix ?? null });
+      const reopened = existing.status === 'resolved';
+      if (reopened) {
         existing.status = 'open';
         existing.resolvedAt = null;
       }
       this.wake(existing, now);
-      return existing;
+      return { incident: existing, opened: reopened };
     }
     const incident: Incident = {
       id,
       fingerprint,
-      origin: { kind: 'engine', key: f.key },
+      origin,
       title: f.title,
       severity: f.severity,
       category: f.category,
@@ -197,7 +164,7 @@ export class IncidentBook {
       snoozedUntil: null,
     };
     this.byId.set(id, incident);
-    return incident;
+    return { incident, opened: true };
   }
 
   /** Hides an incident until `until` (epoch ms); it stays counted. */

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultConfig, defaultOdooConf } from '../../src/engine/config/defaults.js';
 import type { Config, OdooConf } from '../../src/engine/config/types.js';
 import type { ProbeName, ProbeResult } from '../../src/engine/types.js';
 import { createConfiner } from '../../src/fixes/lib/confine.js';
@@ -11,70 +12,20 @@ import { createRunner } from '../../src/fixes/lib/runner.js';
 import type { FixContext } from '../../src/fixes/types.js';
 
 export function testOdooConf(over: Partial<OdooConf> = {}): OdooConf {
-  return {
-    path: null,
-    addonsPath: [],
-    dataDir: null,
-    logfile: null,
-    dbHost: null,
-    dbPort: null,
-    dbUser: null,
-    dbPassword: null,
-    dbName: null,
-    dbMaxconn: null,
-    httpPort: 8069,
-    geventPort: 8072,
-    workers: 0,
-    maxCronThreads: 2,
-    limitMemorySoft: null,
-    limitMemoryHard: null,
-    limitTimeCpu: null,
-    limitTimeReal: null,
-    proxyMode: false,
-    adminPasswd: null,
-    ...over,
-  };
+  return { ...defaultOdooConf(), dbMaxconn: null, ...over };
 }
 
+/** The built-in defaults, made quiet and fast for tests: no services, no alerts, act at once. */
 export function testConfig(stateDir: string, fixes: Partial<Config['fixes']> = {}, odooUser: string | null = null): Config {
-  return {
-    path: null,
-    odoo: { config: null, url: null, unit: 'odoo', user: odooUser },
-    logs: { files: [], commands: null, recentBytes: 1 << 20, recentSeconds: 3600 },
-    probes: { intervalMs: 2000, timeoutMs: 3000 },
-    thresholds: {
-      diskWarnPercent: 85,
-      diskCritPercent: 95,
-      inodeWarnPercent: 85,
-      inodeCritPercent: 95,
-      memoryAvailWarnPercent: 15,
-      memoryAvailCritPercent: 5,
-      swapWarnPercent: 50,
-      dbLatencyWarnMs: 200,
-      dbConnWarnPercent: 80,
-      dbConnCritPercent: 95,
-      longQuerySeconds: 60,
-      idleInTxSeconds: 60,
-      endpointLatencyWarnMs: 1000,
-    },
-    services: [],
-    endpoints: [],
-    fixes: {
-      unattended: [],
-      allowCommands: [],
-      commandTimeoutMs: 30_000,
-      restart: {},
-      moduleUpdate: null,
-      sessionMaxAgeDays: 7,
-      idleInTxMaxAgeSeconds: 300,
-      extraRoots: [],
-      ...fixes,
-    },
-    escalation: { threshold: 1, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxAttempts: 3, windowMs: 3_600_000, resetAfterMs: 600_000, ladders: {} },
-    alerts: { targets: [], cooldownMs: 0, timeoutMs: 1000, retries: 0 },
-    paths: { stateDir, backupDir: join(stateDir, 'backups'), auditLog: join(stateDir, 'audit.jsonl') },
-    http: { enabled: false, listen: '127.0.0.1', port: 0, token: null },
-  };
+  const c = defaultConfig({ env: {}, isRoot: false, home: '/nonexistent-home' });
+  c.odoo.user = odooUser;
+  c.services = [];
+  c.endpoints = [];
+  c.fixes = { ...c.fixes, unattended: [], allowCommands: [], commandTimeoutMs: 30_000, ...fixes };
+  c.escalation = { ...c.escalation, threshold: 1, backoffBaseMs: 1000, ladders: {} };
+  c.alerts = { targets: [], cooldownMs: 0, timeoutMs: 1000, retries: 0 };
+  c.paths = { stateDir, backupDir: join(stateDir, 'backups'), auditLog: join(stateDir, 'audit.jsonl') };
+  return c;
 }
 
 export interface TestFixContext extends FixContext {
