@@ -144,6 +144,12 @@ export function buildProgram(): Command {
     .action(async (opts) => runCommand(async () => (await import('./commands/report.js')).run(globals(), opts)));
 
   program
+    .command('config')
+    .description('show the effective configuration (defaults + config file + odoo.conf), secrets masked')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => runCommand(async () => (await import('./commands/config.js')).run(globals(), opts)));
+
+  program
     .command('demo')
     .description('a self-contained sandbox that replays real Odoo incidents and heals them in the console')
     .option('--headless', 'run the sandbox with --auto instead of the console')
