@@ -29,7 +29,6 @@ interface FixOptions {
 }
 
 async function findIncidents(
-  globals: GlobalOptions,
   config: Config,
   odoo: OdooConf,
   matcher: Matcher,
@@ -81,7 +80,7 @@ export async function run(globals: GlobalOptions, ref: string | undefined, opts:
   if (opts.dryRun && opts.yes) throw new UsageError('--dry-run and --yes exclude each other');
   const { config, odoo } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
   const matcher = new Matcher(loadPatterns(globals.patterns ?? defaultPatternsDir()));
-  const incidents = await findIncidents(globals, config, odoo, matcher, opts.log ?? []);
+  const incidents = await findIncidents(config, odoo, matcher, opts.log ?? []);
   const fixable = incidents.filter((i) => i.fix && getFix(i.fix.id));
 
   if (!ref) {
