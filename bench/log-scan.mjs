@@ -32,6 +32,29 @@ for (;;) {
 }
 console.log(lines);`;
 
+/** A UTF-8 locale this machine has (grep's default on a UTF-8 system), or null. */
+function utf8Locale() {
+  const have = spawnSync('locale', ['-a'], { encoding: 'utf8' }).stdout?.split('\n') ?? [];
+  return ['C.UTF-8', 'C.utf8', 'en_US.UTF-8', 'en_US.utf8'].find((l) => have.includes(l)) ?? null;
+}
+
+/**
+ * detect's JSON with what legitimately differs between two runs taken out: the clock (raw records
+ * without a time are stamped with it) and the source's name (`-` for stdin).
+ */
+function comparable(json) {
+  const out = JSON.parse(json);
+  const now = out.generatedAt;
+  delete out.generatedAt;
+  for (const s of out.sources) s.path = '<source>';
+  for (const i of out.incidents) {
+    if (i.firstSeen === now) i.firstSeen = '<now>';
+    if (i.lastSeen === now) i.lastSeen = '<now>';
+    if (i.sample) i.sample.source = '<source>';
+  }
+  return JSON.stringify(out);
+}
+
 async function timeRuns(argv, runs, env) {
   const results = [];
   for (let i = 0; i < runs; i++) // stdout is always a pipe: GNU grep stops at the first match when its output is /dev/null.
@@ -73,13 +96,23 @@ export async function run({ quick = false, mb = quick ? 20 : 100, runs = quick ?
 
     const sizeMb = built.bytes / (1024 * 1024);
     const detect = await timeRuns([process.execPath, bin, 'detect', log, '--json'], runs, process.env);
-    const grepUtf8 = await timeRuns(['grep', '-E', '-c', '-f', ereFile, log], runs, process.env);
+    // grep twice: in a UTF-8 locale (what grep does on a UTF-8 system, and Odoo logs are UTF-8) and
+    // with LC_ALL=C (bytes only, grep at its fastest). The target is checked against the faster one.
+    const locale = utf8Locale();
+    const utf8Label = locale ? `LC_ALL=${locale}` : `${process.env.LANG ?? 'default locale'} (no UTF-8 locale installed)`;
+    const grepUtf8 = await timeRuns(['grep', '-E', '-c', '-f', ereFile, log], runs, locale ? { ...process.env, LC_ALL: locale } : process.env);
     const grepC = await timeRuns(['grep', '-E', '-c', '-f', ereFile, log], runs, { ...process.env, LC_ALL: 'C' });
+    // Cross-check: a regular file goes through the byte scanner, stdin through the decoded-text
+    // path that builds every record; both must report the same counts and incidents.
+    const viaStdin = spawnSync('sh', ['-c', '"$0" "$1" detect - --json < "$2"', process.execPath, bin, log], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const sameAsStdin = viaStdin.status !== null && viaStdin.status <= 3 && comparable(viaStdin.stdout) === comparable(detect.stdout);
     // The floor of any Node.js scanner: read, decode UTF-8 and split lines, nothing else.
     const floor = await timeRuns([process.execPath, '-e', NODE_FLOOR, log], runs, process.env);
     // Compare with the faster grep: the target must hold against grep at its best.
-    const grep = grepC.wallMs <= grepUtf8.wallMs ? { ...grepC, label: 'LC_ALL=C' } : { ...grepUtf8, label: process.env.LANG ?? 'default locale' };
+    const grep = grepC.wallMs <= grepUtf8.wallMs ? { ...grepC, label: 'LC_ALL=C' } : { ...grepUtf8, label: utf8Label };
     const ratio = detect.wallMs / grep.wallMs;
+    const ratioC = detect.wallMs / grepC.wallMs;
+    const ratioUtf8 = detect.wallMs / grepUtf8.wallMs;
 
     const out = JSON.parse(detect.stdout);
     const records = out.sources.reduce((n, s) => n + s.records, 0);
@@ -94,13 +127,15 @@ export async function run({ quick = false, mb = quick ? 20 : 100, runs = quick ?
         ['tool', 'median s', 'MB/s', 'peak RSS MB', 'runs s'],
         [
           ['odoo-heal detect --json', fmt(detect.wallMs / 1000, 2), fmt(sizeMb / (detect.wallMs / 1000), 0), fmt(detect.peakRssMb, 0), detect.all.map((t) => fmt(t / 1000, 2)).join(' ')],
-          [`grep -E -c -f (${process.env.LANG ?? 'default locale'})`, fmt(grepUtf8.wallMs / 1000, 2), fmt(sizeMb / (grepUtf8.wallMs / 1000), 0), fmt(grepUtf8.peakRssMb, 0), grepUtf8.all.map((t) => fmt(t / 1000, 2)).join(' ')],
+          [`grep -E -c -f (${utf8Label})`, fmt(grepUtf8.wallMs / 1000, 2), fmt(sizeMb / (grepUtf8.wallMs / 1000), 0), fmt(grepUtf8.peakRssMb, 0), grepUtf8.all.map((t) => fmt(t / 1000, 2)).join(' ')],
           ['grep -E -c -f (LC_ALL=C)', fmt(grepC.wallMs / 1000, 2), fmt(sizeMb / (grepC.wallMs / 1000), 0), fmt(grepC.peakRssMb, 0), grepC.all.map((t) => fmt(t / 1000, 2)).join(' ')],
           ['node: read+decode+split only', fmt(floor.wallMs / 1000, 2), fmt(sizeMb / (floor.wallMs / 1000), 0), fmt(floor.peakRssMb, 0), floor.all.map((t) => fmt(t / 1000, 2)).join(' ')],
         ],
       ).split('\n'),
       '',
-      `detect / grep (${grep.label}) = ${fmt(ratio, 2)}x; detect found ${records} records, ${matches} matches in ${incidents} incidents; grep counted ${grep.stdout.trim()} matching lines`,
+      `detect / grep (LC_ALL=C) = ${fmt(ratioC, 2)}x; detect / grep (${utf8Label}) = ${fmt(ratioUtf8, 2)}x; the target is checked against the faster grep (${grep.label})`,
+      `detect found ${records} records, ${matches} matches in ${incidents} incidents; grep counted ${grep.stdout.trim()} matching lines`,
+      `cross-check: detect on the file (byte scanner) and on stdin (decoded-text path, every record built) report ${sameAsStdin ? 'the same' : 'DIFFERENT'} counts and incidents`,
       `peak RSS measured with ${detect.rssSource}`,
     ];
     const notes = [
@@ -116,8 +151,11 @@ export async function run({ quick = false, mb = quick ? 20 : 100, runs = quick ?
       title: `1. Log scan (${fmt(sizeMb, 0)} MB)`,
       lines,
       notes,
-      checks: [check('detect time / grep time', ratio, { max: 2, unit: 'x', digits: 2 })],
-      figures: { nodeFloorS: floor.wallMs / 1000, sizeMb, detectS: detect.wallMs / 1000, grepS: grep.wallMs / 1000, grepUtf8S: grepUtf8.wallMs / 1000, grepCS: grepC.wallMs / 1000, ratio, detectMbS: sizeMb / (detect.wallMs / 1000), grepMbS: sizeMb / (grep.wallMs / 1000), peakRssMb: detect.peakRssMb, grepPeakRssMb: grep.peakRssMb, records, incidents, matches, converted: converted.length, dropped: dropped.length },
+      checks: [
+        check(`detect time / grep time (${grep.label})`, ratio, { max: 2, unit: 'x', digits: 2 }),
+        { name: 'file scan = stdin scan (counts, incidents)', value: sameAsStdin ? 'same' : 'different', limit: 'same', met: sameAsStdin, raw: sameAsStdin ? 1 : 0 },
+      ],
+      figures: { nodeFloorS: floor.wallMs / 1000, sizeMb, detectS: detect.wallMs / 1000, grepS: grep.wallMs / 1000, grepUtf8S: grepUtf8.wallMs / 1000, grepCS: grepC.wallMs / 1000, ratio, ratioC, ratioUtf8, sameAsStdin, detectMbS: sizeMb / (detect.wallMs / 1000), grepMbS: sizeMb / (grep.wallMs / 1000), peakRssMb: detect.peakRssMb, grepPeakRssMb: grep.peakRssMb, records, incidents, matches, converted: converted.length, dropped: dropped.length },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

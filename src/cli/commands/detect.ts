@@ -3,15 +3,16 @@
 //
 // Exit code, Nagios style like `check`: 0 nothing above info, 1 warnings, 2 critical, 3 a source
 // could not be read and nothing critical was found (the answer is incomplete: UNKNOWN).
+import { statSync } from 'node:fs';
 import { UsageError } from '../../engine/errors.js';
 import { worstSeverity } from '../../engine/incidents.js';
 import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { scanSources, type ScanResult } from '../../engine/patterns/scan.js';
+import { PARALLEL_MIN_BYTES } from '../../engine/patterns/scan-parallel-limits.js';
 import { parseSince } from '../../engine/since.js';
 import type { Incident, Status } from '../../engine/types.js';
 import { STATUS_EXIT } from '../../engine/types.js';
-import { sanitizeText } from '../../ui/sanitize.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
 
@@ -38,7 +39,20 @@ export function statusOf(result: ScanResult): Status {
   return worst === 'warning' ? 'warning' : 'ok';
 }
 
+/** A big regular file is scanned on two threads: start the second one before loading the patterns. */
+async function prestartIfBig(files: string[]): Promise<void> {
+  for (const f of files) {
+    try {
+      const st = f === '-' ? null : statSync(f);
+      if (st?.isFile() && st.size >= PARALLEL_MIN_BYTES) return (await import('../../engine/patterns/scan-parallel.js')).prestartScanWorker();
+    } catch {
+      // Unreadable: the scan reports it.
+    }
+  }
+}
+
 export async function run(globals: GlobalOptions, files: string[], opts: DetectOptions): Promise<number> {
+  await prestartIfBig(files);
   const now = Date.now();
   const since = opts.since !== undefined ? parseSince(opts.since, now) : null;
   const patterns = loadPatterns(globals.patterns ?? defaultPatternsDir());
@@ -50,7 +64,13 @@ export async function run(globals: GlobalOptions, files: string[], opts: DetectO
   const result = await scanSources(sources, new Matcher(patterns), { since, now: () => now });
   const status = statusOf(result);
   for (const s of result.sources) if (s.error) process.stderr.write(`odoo-heal: ${s.error}\n`);
-  process.stdout.write(opts.json ? `${JSON.stringify(detectJSON(result, status, since, now), null, 2)}\n` : formatDetect(result));
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(detectJSON(result, status, since, now), null, 2)}\n`);
+  } else {
+    // Loaded only for the table: strip-ansi costs a few ms of a start-up that bench/log-scan times.
+    const { sanitizeText } = await import('../../ui/sanitize.js');
+    process.stdout.write(formatDetect(result, sanitizeText));
+  }
   return STATUS_EXIT[status];
 }
 
@@ -103,7 +123,8 @@ function when(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-export function formatDetect(result: ScanResult): string {
+/** The human-readable report; `sanitizeText` (src/ui/sanitize.ts) makes log text safe to print. */
+export function formatDetect(result: ScanResult, sanitizeText: (text: string) => string): string {
   const incidents = result.book.list();
   const records = result.sources.reduce((n, s) => n + s.records, 0);
   const out: string[] = [];

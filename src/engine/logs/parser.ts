@@ -138,6 +138,14 @@ function stripPerf(s: string, from: number): string {
   return s.slice(from, end);
 }
 
+/** Epoch ms of an Odoo header stamp (`YYYY-MM-DD HH:MM:SS,mmm`) at the start of `s`; NaN when malformed.
+ * Exactly the time `parseOdooHeader` gives the record (the byte scanner uses it for `--since`). */
+export function odooStampTime(s: string): number {
+  const base = dateTimeAt(s, 0, C_SPACE);
+  const ms = digits(s, 20, 23);
+  return Number.isNaN(base) || ms < 0 ? NaN : base + ms;
+}
+
 interface Header {
   time: number;
   pid: number;
@@ -303,6 +311,12 @@ class Assembler implements RecordAssembler {
     return done ? [done] : EMPTY;
   }
 
+  /** Counts `n` lines that the caller handled itself (the byte scanner's one-line records), so the
+   * line numbers of the records assembled here stay those of the source. */
+  skipLines(n: number): void {
+    this.lineNo += n;
+  }
+
   /** Feeds one line; returns the record it completed, if any (at most one per line). */
   feed(input: string): LogRecord | null {
     this.lineNo++;
@@ -364,7 +378,8 @@ class Assembler implements RecordAssembler {
     }
   }
 
-  private finish(): LogRecord | null {
+  /** Completes the pending record, if any (what the next header line would do). */
+  finish(): LogRecord | null {
     const p = this.pending;
     if (!p) return null;
     this.pending = null;
@@ -398,7 +413,14 @@ class Assembler implements RecordAssembler {
   }
 }
 
-export function createAssembler(source: string): RecordAssembler & { feed(line: string): LogRecord | null } {
+/** The assembler with its line-level API: `feed` one line, `finish` the pending record, `skipLines`. */
+export interface LineAssembler extends RecordAssembler {
+  feed(line: string): LogRecord | null;
+  finish(): LogRecord | null;
+  skipLines(n: number): void;
+}
+
+export function createAssembler(source: string): LineAssembler {
   return new Assembler(source);
 }
 

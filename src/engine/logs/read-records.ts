@@ -35,7 +35,7 @@ function describe(err: unknown): string {
 }
 
 /** Splits decoded text into lines across chunk boundaries; over-long lines are cut, not buffered. */
-class LineSplitter {
+export class TextLineSplitter {
   private carry = '';
   private overflow = false;
 
@@ -86,7 +86,7 @@ async function* decodeBatches(
   source: string,
 ): AsyncGenerator<LogRecord[]> {
   const decoder = new StringDecoder('utf8');
-  const splitter = new LineSplitter();
+  const splitter = new TextLineSplitter();
   const asm = createAssembler(source);
   let batch: LogRecord[] = [];
   const onLine = (line: string): void => {

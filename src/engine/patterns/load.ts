@@ -2,10 +2,13 @@
 // say (regexes compile and cannot backtrack catastrophically, capture names exist, ids are unique).
 // Every error names the file and the exact entry, so a bad edit is found in seconds.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.js';
+import { AJV_OPTIONS, schemaHash } from './schema-standalone.js';
+import { SCHEMA_SHA1, validate as precompiled } from './schema-validator.generated.js';
 import type { Pattern } from '../types.js';
 import { backtrackingProblem, captureNames } from './regex-tools.js';
 
@@ -25,11 +28,18 @@ export function defaultPatternsDir(): string {
 }
 
 let validator: ValidateFunction | null = null;
+/** The schema's validator: the one Ajv compiled ahead of time (schema-standalone.ts) while it was
+ * generated from this very schema text, else compiled now (importing Ajv only then). */
 function schemaValidator(): ValidateFunction {
   if (!validator) {
     const schemaPath = join(defaultPatternsDir(), 'schema.json');
-    const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
-    validator = new Ajv({ allErrors: false, strict: true, strictRequired: false }).compile(schema);
+    const text = readFileSync(schemaPath, 'utf8');
+    if (schemaHash(text) === SCHEMA_SHA1) {
+      validator = precompiled as unknown as ValidateFunction;
+    } else {
+      const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+      validator = new Ajv(AJV_OPTIONS).compile(JSON.parse(text) as object);
+    }
   }
   return validator;
 }

@@ -61,6 +61,42 @@ function test(f: Field, text: string, captures: Record<string, string>): boolean
   return true;
 }
 
+/** What the byte scanner (scan-file.ts) needs to skip one-line Odoo records without decoding them. */
+export interface OneLinePrefilter {
+  /** Per level index (DEBUG..CRITICAL): a candidate pattern has no literal to look for, so every
+   * one-line record at this level must be decoded and matched. */
+  every: boolean[];
+  /** At the other levels a one-line record can only match if its line contains one of these. */
+  literals: string[];
+}
+
+/**
+ * The literals one of which a one-line Odoo record's line must contain for `c` to match it; null
+ * when there is none to look for; 'never' when `c` cannot match a one-line record.
+ *
+ * Sound because `tryOne` applies the same literal prefilter to every field (logger, message and
+ * record text are all substrings of a one-line record's only line), and because the line's text is
+ * a substring of its bytes decoded: a literal in the text is in the bytes, unless it contains
+ * U+FFFD (which also stands for invalid bytes) or a lone surrogate — such fields are not used.
+ */
+function oneLineLiterals(c: Compiled): string[] | null | 'never' {
+  let best: string[] | null = null;
+  let bestLen = 0;
+  for (const f of [c.logger, c.message, c.record]) {
+    if (!f || f.lits.length === 0) continue;
+    // The text of a one-line record has no newline: a literal with one never occurs in it.
+    const possible = f.lits.filter((l) => !l.includes('\n'));
+    if (possible.length === 0) return 'never';
+    if (possible.some((l) => /[\uFFFD\uD800-\uDFFF]/.test(l))) continue;
+    const shortest = Math.min(...possible.map((l) => Buffer.byteLength(l)));
+    if (shortest > bestLen) {
+      best = possible;
+      bestLen = shortest;
+    }
+  }
+  return best;
+}
+
 /** Priority of a pattern (loaded patterns carry one; plain `Pattern` objects count as 0). */
 export function priorityOf(p: Pattern): number {
   const v = (p as Pattern & { priority?: unknown }).priority;
@@ -98,6 +134,23 @@ export class Matcher {
       // Raw records have no level or logger: a pattern that filters on either cannot match them.
       if (kind !== 'odoo' && !levels && !c.logger) this.raw.push(c);
     }
+  }
+
+  /** See OneLinePrefilter. */
+  oneLinePrefilter(): OneLinePrefilter {
+    const every = [false, false, false, false, false];
+    const literals = new Set<string>();
+    this.odoo.forEach((list, level) => {
+      for (const c of list) {
+        // A one-line Odoo record has no exception (the parser finds one only in continuation lines).
+        if (c.exception) continue;
+        const need = oneLineLiterals(c);
+        if (need === 'never') continue;
+        if (need === null) every[level] = true;
+        else for (const l of need) literals.add(l);
+      }
+    });
+    return { every, literals: [...literals] };
   }
 
   /** The winning match for a record: [] or one element. */

@@ -1,7 +1,15 @@
 // Static analysis of pattern regexes, done once at load time and never by running them on input:
 // (1) refuse regexes that can backtrack catastrophically, (2) find literals every match must
 // contain, so the matcher can skip a record with a cheap `includes` before any regex runs.
-import safeRegex from 'safe-regex2';
+import { createRequire } from 'node:module';
+
+// safe-regex2 (and its parser) is loaded on first use: the matcher imports this module for
+// requiredLiterals only, and a scan worker thread (scan-worker.ts) never checks regexes.
+let safeRegexFn: ((re: string) => boolean) | null = null;
+function safeRegex(src: string): boolean {
+  safeRegexFn ??= createRequire(import.meta.url)('safe-regex2') as (re: string) => boolean;
+  return safeRegexFn(src);
+}
 
 type Quant = 'none' | 'optional' | 'bounded' | 'unbounded';
 

@@ -1,9 +1,15 @@
 // One pass over whole log sources: records → winning pattern match → incidents. Shared by `detect`,
 // `patterns test` and anything else that scans files (as opposed to following them live).
+// Regular files go through the byte scanner (scan-file.ts), on two threads when big
+// (scan-parallel.ts); stdin and pipes through the decoded-text stream. Both give the same result.
+import { closeSync, openSync, statSync } from 'node:fs';
 import { IncidentBook } from '../incidents.js';
 import { LogReadError, readRecordBatches } from '../logs/read-records.js';
 import type { LogRecord, PatternMatch } from '../types.js';
 import type { Matcher } from './matcher.js';
+import { scanPlan, scanRange, type ScanPlan } from './scan-file.js';
+import { PARALLEL_MIN_BYTES } from './scan-parallel-limits.js';
+import { Tally } from './scan-tally.js';
 
 export interface SourceSummary {
   path: string;
@@ -28,8 +34,25 @@ export interface ScanOptions {
   now?: () => number;
   book?: IncidentBook;
   onMatch?: (m: PatternMatch) => void;
-  /** Called for every record considered (after `since`), matched or not. */
+  /** Called for every record considered (after `since`), matched or not. Every record is then
+   * built (the byte scanner skips building the ones no pattern can match). */
   onRecord?: (r: LogRecord, m: PatternMatch | null) => void;
+  /** Files at least this big are scanned on two threads (default PARALLEL_MIN_BYTES; Infinity: never).
+   * Only without `book`, `onMatch` and `onRecord`; records without a time get one `now()` for all. */
+  parallelMinBytes?: number;
+}
+
+/** Size of `path` when it is a regular file (read with the byte scanner), null for stdin, pipes and
+ * devices (read as a stream of decoded text). */
+function regularFileSize(path: string): number | null {
+  if (path === '-') return null;
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new LogReadError(path, err);
+  }
+  return st.isFile() ? st.size : null;
 }
 
 /** Scans the sources in order; an unreadable source is reported in its summary, not thrown. */
@@ -37,35 +60,47 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
   const book = opts.book ?? new IncidentBook();
   const now = opts.now ?? Date.now;
   const since = opts.since ?? null;
-  const unmatched = { warning: 0, error: 0, critical: 0 };
+  const tally = new Tally(matcher, book, { since, now, onMatch: opts.onMatch, onRecord: opts.onRecord });
   const sources: SourceSummary[] = [];
+  // Two threads only when nothing observes the order of matches and the book starts empty.
+  const parallelMin = opts.onMatch || opts.onRecord || opts.book ? Infinity : (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES);
+  let plan: ScanPlan | null = null;
   for (const path of paths) {
     const summary: SourceSummary = { path, records: 0, skipped: 0, error: null };
     sources.push(summary);
+    tally.records = 0;
+    tally.skipped = 0;
     try {
-      for await (const batch of readRecordBatches(path)) {
-        for (const record of batch) {
-          if (since !== null && record.time !== null && record.time < since) {
-            summary.skipped++;
-            continue;
+      // onRecord wants every record built: only the stream path builds them all.
+      const size = opts.onRecord ? null : regularFileSize(path);
+      if (size === null) {
+        for await (const batch of readRecordBatches(path)) for (const record of batch) tally.record(record);
+      } else {
+        plan ??= scanPlan(matcher);
+        let fd: number;
+        try {
+          fd = openSync(path, 'r');
+        } catch (err) {
+          throw new LogReadError(path, err);
+        }
+        try {
+          // Loaded only for big files: worker_threads and the worker module cost start-up time.
+          const parallel = size >= parallelMin ? await import('./scan-parallel.js') : null;
+          if (parallel?.canScanInParallel()) {
+            summary.error = await parallel.scanInTwo(fd, size, path, plan, tally, { patterns: matcher.patterns, since, now: now() });
+          } else {
+            scanRange(fd, 0, Infinity, path, plan, tally);
           }
-          summary.records++;
-          const m = matcher.match(record)[0] ?? null;
-          if (m) {
-            book.addMatch(m, now());
-            opts.onMatch?.(m);
-          } else if (record.kind === 'odoo') {
-            if (record.level === 'WARNING') unmatched.warning++;
-            else if (record.level === 'ERROR') unmatched.error++;
-            else if (record.level === 'CRITICAL') unmatched.critical++;
-          }
-          opts.onRecord?.(record, m);
+        } finally {
+          closeSync(fd);
         }
       }
     } catch (err) {
       if (!(err instanceof LogReadError)) throw err;
       summary.error = err.message;
     }
+    summary.records = tally.records;
+    summary.skipped = tally.skipped;
   }
-  return { book, sources, unmatched };
+  return { book, sources, unmatched: tally.unmatched };
 }
