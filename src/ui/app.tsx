@@ -22,6 +22,7 @@ import { PlanView } from './plan-view.js';
 import { ProcessPane } from './process-pane.js';
 import { sanitizeText } from './sanitize.js';
 import { guardTerminal } from './terminal.js';
+import { createViewStore } from './view-store.js';
 import { colorWanted, makeTheme, ThemeContext } from './theme.js';
 import { nextLevel, sortIncidents } from './view-models.js';
 
@@ -343,7 +344,7 @@ function Console() {
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height}>
       <Header width={layout.width} />
-      <Box flexDirection="column" height={layout.bodyHeight} overflow="hidden">
+      <Box flexDirection="column" height={layout.bodyHeight} overflowY="hidden">
         {body}
       </Box>
       <StatusLine
@@ -359,15 +360,18 @@ function Console() {
 }
 
 export interface ConsoleAppProps {
-  engine: EngineHandle;
+  engine: { store: EngineStore; intents: EngineIntents };
   /** false: no colour at all (NO_COLOR, --no-color). */
   color?: boolean;
 }
 
 export function ConsoleApp({ engine, color = true }: ConsoleAppProps) {
   const theme = useMemo(() => makeTheme(color), [color]);
+  // The panes read the engine's store through a view that coalesces log storms (view-store.ts).
+  const { store, intents } = engine;
+  const handle = useMemo<EngineHandle>(() => ({ store: createViewStore(store), intents }), [store, intents]);
   return (
-    <EngineContext.Provider value={engine}>
+    <EngineContext.Provider value={handle}>
       <ThemeContext.Provider value={theme}>
         <Console />
       </ThemeContext.Provider>

@@ -3,10 +3,12 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { EngineIntents } from '../engine/intents.js';
-import type { EngineState, EngineStore } from '../engine/store.js';
+import type { EngineState } from '../engine/store.js';
+import type { ViewStore } from './view-store.js';
 
 export interface EngineHandle {
-  store: EngineStore;
+  /** Read-only for the UI: the engine's store itself, or the console's coalescing view of it. */
+  store: ViewStore;
   intents: EngineIntents;
 }
 

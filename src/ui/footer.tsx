@@ -70,7 +70,7 @@ export const StatusLine = memo(function StatusLine({ width, question, filterDraf
     );
   }
   return (
-    <Box width={width} height={1} overflow="hidden">
+    <Box width={width} height={1} overflowY="hidden">
       {content}
     </Box>
   );
@@ -78,7 +78,7 @@ export const StatusLine = memo(function StatusLine({ width, question, filterDraf
 
 export const Footer = memo(function Footer({ width, mode }: { width: number; mode: FooterMode }) {
   return (
-    <Box width={width} height={1} overflow="hidden">
+    <Box width={width} height={1} overflowY="hidden">
       <Text wrap="truncate-end" dimColor>
         {footerHints(mode).join('  ')}
       </Text>

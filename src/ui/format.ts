@@ -53,11 +53,17 @@ export function clockUtc(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-/** Local wall-clock HH:MM:SS for the header. */
+/** Local wall-clock HH:MM for the header (minutes are enough there, and cost one frame a minute). */
 export function clockLocal(ms: number): string {
   const d = new Date(ms);
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  return `${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/** Seconds → "<1m", "12m", "3h12m", "4d3h": formatDuration at minute resolution. */
+export function formatMinutes(seconds: number | null): string {
+  if (seconds !== null && Number.isFinite(seconds) && seconds >= 0 && seconds < 60) return '<1m';
+  return formatDuration(seconds);
 }
 
 /** Pads or cuts to exactly `width` characters (for ASCII table cells; free text uses Ink's truncate). */

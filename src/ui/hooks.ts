@@ -1,16 +1,27 @@
 // Small hooks shared by the panes.
 import { useStdout } from 'ink';
-import { useEffect, useState } from 'react';
+import { useEffect, useReducer, useRef, useState } from 'react';
 import { MIN_COLUMNS, MIN_ROWS } from './layout.js';
 
-/** Current time, refreshed every `intervalMs` (only the component using it re-renders). */
-export function useNow(intervalMs: number): number {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * The current time for a component that shows something derived from it (a clock, an age).
+ * `shown(now)` says what the component draws for a given time; it is re-checked every `everyMs`
+ * and the component re-renders only when that text changes. Ink redraws the whole frame on every
+ * render, so a clock showing HH:MM must cost one frame a minute, not one per check.
+ */
+export function useClock(shown: (now: number) => string, everyMs: number): number {
+  const now = Date.now();
+  const latest = useRef({ shown, text: '' });
+  latest.current = { shown, text: shown(now) };
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    const timer = setInterval(() => {
+      const { shown: f, text } = latest.current;
+      if (f(Date.now()) !== text) rerender();
+    }, everyMs);
     timer.unref?.();
     return () => clearInterval(timer);
-  }, [intervalMs]);
+  }, [everyMs]);
   return now;
 }
 

@@ -3,8 +3,8 @@ import { Text } from 'ink';
 import { memo, useMemo } from 'react';
 import type { Incident } from '../engine/types.js';
 import { useEngine } from './context.js';
-import { cell, formatDuration } from './format.js';
-import { useNow } from './hooks.js';
+import { cell, formatMinutes } from './format.js';
+import { useClock } from './hooks.js';
 import { Line, PaneFrame } from './pane-frame.js';
 import { sanitizeText } from './sanitize.js';
 import { SEVERITY_COLOR, useTheme } from './theme.js';
@@ -29,7 +29,6 @@ function columns(width: number) {
 export const IncidentPane = memo(function IncidentPane({ width, height, focused, selectedId }: IncidentPaneProps) {
   const theme = useTheme();
   const incidents = useEngine((s) => s.incidents);
-  const now = useNow(5000);
   const sorted = useMemo(() => sortIncidents(incidents), [incidents]);
   const open = sorted.filter((i) => i.status === 'open' || i.status === 'fixing').length;
   const snoozed = sorted.filter((i) => i.status === 'snoozed').length;
@@ -39,6 +38,9 @@ export const IncidentPane = memo(function IncidentPane({ width, height, focused,
   // Keep the selection in view: scroll so it is the last visible row when it is below the window.
   const start = Math.max(0, Math.min(selectedIndex - room + 1, sorted.length - room));
   const visible = sorted.slice(Math.max(0, start), Math.max(0, start) + room);
+  // Ages have minute resolution ("<1m", "12m", "3h00m") and are re-checked every 5 s; the pane
+  // redraws only when a shown age changes, i.e. at most once a minute.
+  const now = useClock((t) => visible.map((i) => ageText(i, t)).join(' '), 5000);
   const extra = (
     <Text>
       <Text color={open ? theme.color('red') : theme.color('green')}>{open} open</Text>
@@ -71,6 +73,10 @@ export const IncidentPane = memo(function IncidentPane({ width, height, focused,
   );
 });
 
+function ageText(incident: Incident, now: number): string {
+  return formatMinutes((now - incident.firstSeen) / 1000);
+}
+
 function IncidentRow({ incident, selected, focused, now, titleWidth, fixWidth }: {
   incident: Incident;
   selected: boolean;
@@ -89,7 +95,7 @@ function IncidentRow({ incident, selected, focused, now, titleWidth, fixWidth }:
         {SEVERITY_LABEL[incident.severity]}
       </Text>{' '}
       {cell(sanitizeText(incident.title), titleWidth)} {cell(`×${incident.count}`, 6, 'right')}{' '}
-      {cell(formatDuration((now - incident.firstSeen) / 1000), 5, 'right')}{' '}
+      {cell(ageText(incident, now), 5, 'right')}{' '}
       <Text color={statusColor}>{cell(incident.status, 8)}</Text> {incident.fix ? cell(incident.fix.id, fixWidth) : '—'}
     </Text>
   );

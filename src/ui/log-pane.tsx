@@ -35,7 +35,7 @@ export const LogPane = memo(function LogPane({ width, height, focused, expanded,
   const { rows } = visibleLogRows(
     tail,
     { text, minLevel, untilSeq },
-    { height: height - 1, skip, expanded },
+    { height: height - 1, skip, expanded, columns: width },
   );
   const extra = (
     <Text>

@@ -18,7 +18,7 @@ export interface PaneFrameProps {
 export function PaneFrame({ title, extra, width, height, focused = false, titleColor, children }: PaneFrameProps) {
   const theme = useTheme();
   return (
-    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+    <Box flexDirection="column" width={width} height={height} overflowY="hidden">
       <Box flexShrink={0} height={1}>
       <Text wrap="truncate-end">
         <Text bold inverse={focused} color={theme.color(focused ? 'cyan' : (titleColor ?? 'blue'))}>
@@ -27,7 +27,7 @@ export function PaneFrame({ title, extra, width, height, focused = false, titleC
         {extra ? <Text> {extra}</Text> : null}
       </Text>
       </Box>
-      <Box flexDirection="column" height={Math.max(0, height - 1)} overflow="hidden">
+      <Box flexDirection="column" height={Math.max(0, height - 1)} overflowY="hidden">
         {children}
       </Box>
     </Box>

@@ -329,31 +329,56 @@ export interface LogRow {
   continuation: boolean;
 }
 
-function headline(record: LogRecord): string {
+function headline(record: LogRecord, columns: number): string {
+  // Cut the message before concatenating: a 64 KiB message would otherwise be copied per frame.
+  const message = Number.isFinite(columns) ? cutChars(record.message, columns * 4 + 64) : record.message;
   if (record.kind === 'odoo') {
     const db = record.db ? `${record.db} ` : '';
-    return `${clockUtc(record.time)} ${record.level.padEnd(7)} ${db}${record.logger}: ${record.message}`;
+    return `${clockUtc(record.time)} ${record.level.padEnd(7)} ${db}${record.logger}: ${message}`;
   }
   const time = record.time === null ? '' : `${clockUtc(record.time)} `;
-  return `${time}${record.message}`;
+  return `${time}${message}`;
 }
 
-/** Display rows of one record: its first line, then either the collapsed exception or every line. */
-export function recordRows(entry: TailEntry, expanded: boolean): LogRow[] {
+/**
+ * A display-safe row of at most about `columns` cells. A log line can be 64 KiB (a request body, a
+ * dumped dict): sanitising all of it and handing it to Ink, which measures and truncates it cell
+ * by cell on every frame, cost more than the rest of the frame. The raw line is cut first, with
+ * room for escape sequences that sanitising removes, then the clean text is cut with room for
+ * zero-width characters; Ink's `truncate-end` still cuts the last few cells exactly.
+ */
+export function displayLine(text: string, columns = Infinity): string {
+  if (!Number.isFinite(columns)) return sanitizeText(text);
+  const clean = sanitizeText(cutChars(text, columns * 4 + 64));
+  return cutChars(clean, columns * 2);
+}
+
+/** The first `n` UTF-16 units, never splitting a surrogate pair. */
+function cutChars(text: string, n: number): string {
+  if (text.length <= n) return text;
+  const code = text.charCodeAt(n - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}
+
+/**
+ * Display rows of one record: its first line, then either the collapsed exception or every line.
+ * `columns` (the pane width) bounds the text of each row; omitted, rows keep their full text.
+ */
+export function recordRows(entry: TailEntry, expanded: boolean, columns = Infinity): LogRow[] {
   const { record } = entry;
   const level = recordLevel(record);
-  const rows: LogRow[] = [{ key: `${entry.seq}`, text: sanitizeText(headline(record)), level, continuation: false }];
+  const rows: LogRow[] = [{ key: `${entry.seq}`, text: displayLine(headline(record, columns), columns), level, continuation: false }];
   const rest = record.lines.length - 1;
   if (rest <= 0) return rows;
   if (expanded) {
     record.lines.slice(1).forEach((line, i) =>
-      rows.push({ key: `${entry.seq}.${i}`, text: `  ${sanitizeText(line)}`, level, continuation: true }),
+      rows.push({ key: `${entry.seq}.${i}`, text: `  ${displayLine(line, columns)}`, level, continuation: true }),
     );
   } else {
     const summary = record.exception ?? record.lines[record.lines.length - 1] ?? '';
     rows.push({
       key: `${entry.seq}.x`,
-      text: `  ↳ ${sanitizeText(summary)}  [+${rest} lines]`,
+      text: `  ↳ ${displayLine(summary, columns)}  [+${rest} lines]`,
       level,
       continuation: true,
     });
@@ -369,7 +394,7 @@ export function recordRows(entry: TailEntry, expanded: boolean): LogRow[] {
 export function visibleLogRows(
   tail: readonly TailEntry[],
   filter: TailFilter,
-  opts: { height: number; skip: number; expanded: boolean },
+  opts: { height: number; skip: number; expanded: boolean; columns?: number },
 ): { rows: LogRow[]; matched: number; atTop: boolean } {
   const want = opts.height + opts.skip;
   const collected: LogRow[][] = [];
@@ -378,7 +403,7 @@ export function visibleLogRows(
   for (; i >= 0 && count < want; i--) {
     const entry = tail[i];
     if (!entry || !entryVisible(entry, filter)) continue;
-    const rows = recordRows(entry, opts.expanded);
+    const rows = recordRows(entry, opts.expanded, opts.columns);
     collected.push(rows);
     count += rows.length;
   }
