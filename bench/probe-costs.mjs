@@ -15,7 +15,7 @@ if (!existsSync(join(dist, 'probes', 'run.js'))) {
   console.error(`bench/probe-costs.mjs: ${dist}/probes/run.js not found: run \`npm run build\` first`);
   process.exit(2);
 }
-const { scanOdooProcesses } = await import(join(dist, 'probes', 'process.js'));
+const { scanOdooProcesses, createOdooScanner } = await import(join(dist, 'probes', 'process.js'));
 const { createDiskProbe } = await import(join(dist, 'probes', 'disk.js'));
 const { createServicesProbe } = await import(join(dist, 'probes', 'services.js'));
 const { readMeminfo, readProcStat, parseCpuTimes } = await import(join(dist, 'probes', 'proc.js'));
@@ -73,8 +73,12 @@ async function firstCall(label, fn) {
 const pids = (await import('node:fs')).readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
 console.log(`probe costs on this host: ${pids} processes, ${N} iterations each (warm), Node ${process.version}\n`);
 
+const roundScanner = createOdooScanner({ maxAgeMs: 0 });
 const rows = [
-  ['process', await measure('odoo-heal: /proc cmdline scan + stat/status of matches', () => scanOdooProcesses())],
+  ['process', await measure('odoo-heal: full scan (every cmdline; first round, then every 60 s)', () => scanOdooProcesses())],
+  // What a probe round pays: every pid's stat (sync), command lines only of new/changed/Odoo pids.
+  // 1 s apart so the kernel's and CPU's caches are as cold as between two 5 s rounds.
+  ['process', await measure('odoo-heal: round scan (stat of every pid, cmdline of new ones)', () => roundScanner.scan(), N, 1000)],
   ['process', await measure('systeminformation.processes()', () => si.processes(), Math.min(N, 8), 1100)],
   ['disk', await measure('odoo-heal: disk probe (mountinfo + statfs)', () => createDiskProbe().run(ctx, signal))],
   ['disk', await measure('systeminformation.fsSize()', () => si.fsSize())],
@@ -83,7 +87,7 @@ const rows = [
   ['cpu', await measure('odoo-heal: /proc/stat cpu line (delta)', async () => parseCpuTimes(await readProcStat()))],
   ['cpu', await firstCall('systeminformation.currentLoad() first call', () => si.currentLoad())],
   ['cpu', await measure('systeminformation.currentLoad() later calls', () => si.currentLoad(), Math.min(N, 8), 1100)],
-  ['services', await measure('odoo-heal: services probe (comm scan + protocol checks)', () => createServicesProbe().run(ctx, signal))],
+  ['services', await measure('odoo-heal: services probe (shared /proc scan + protocol checks)', () => createServicesProbe().run(ctx, signal))],
   ['services', await measure("systeminformation.services('postgres,redis-server,nginx')", () => si.services('postgres,redis-server,nginx'), Math.min(N, 10))],
 ];
 

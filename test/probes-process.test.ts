@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOdooScanner, createProcessProbe, parseOdooCommand, type ProcessData } from '../src/engine/probes/process.js';
 import { runProbe } from '../src/engine/probes/run.js';
@@ -127,6 +128,66 @@ describe('process probe on real processes', () => {
     expect(d3.titled).toBe(false);
     expect(d3.counts).toEqual({ http: 0, cron: 0, untitled: 3, gevent: 1 });
     expect(r3.status).toBe('ok');
+  });
+
+  it('notices on the next round a process that exec()s into Odoo under the same pid (wrapper scripts do)', async () => {
+    // The official Odoo image's entrypoint waits for PostgreSQL, then `exec odoo ...`: same pid and
+    // start time, new command line. The scanner must not keep calling it "not Odoo".
+    const wrapper = spawn('bash', ['-c', 'read -r _; exec -a python3 "$0" "$@"', process.execPath, fake.script, '-c', fake.conf], {
+      env: { ...process.env, FAKE_ODOO: 'threaded' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      const ctx = testCtx(testConfig(), testOdoo({ path: fake.conf, workers: 0 }));
+      // maxAgeMs 0: every run is a new round; the full re-read of every command line stays far away.
+      const probe = createProcessProbe({ scanner: createOdooScanner({ maxAgeMs: 0, fullEveryMs: 3_600_000 }) });
+      const before = await runProbe(probe, ctx, 5000);
+      expect((before.data as ProcessData).mode).toBe('stopped');
+      const ready = new Promise((r) => wrapper.stdout.once('data', r));
+      wrapper.stdin.write('\n');
+      await ready;
+      const after = await runProbe(probe, ctx, 5000);
+      expect((after.data as ProcessData).main?.pid).toBe(wrapper.pid);
+      expect(after.status).toBe('ok');
+    } finally {
+      wrapper.stdin.end();
+      wrapper.kill('SIGKILL');
+    }
+  });
+
+  // The real interpreter (not a pyenv/asdf shim script), or null when the host has no Python.
+  const python = (() => {
+    try {
+      return execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim() || null;
+    } catch {
+      return null;
+    }
+  })();
+
+  it.skipIf(python === null)('notices a python3 launcher that exec()s python3 odoo-bin (same pid, same comm)', async () => {
+    const odooBin = join(fake.dir, 'py', 'odoo-bin');
+    mkdirSync(join(fake.dir, 'py'));
+    writeFileSync(odooBin, "import sys\nprint('ready', flush=True)\nsys.stdin.read()\n");
+    const launcher = spawn(
+      python!,
+      ['-c', 'import os, sys; sys.stdin.readline(); os.execv(sys.executable, [sys.executable] + sys.argv[1:])', odooBin, '-c', fake.conf],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      const ctx = testCtx(testConfig(), testOdoo({ path: fake.conf, workers: 0 }));
+      const probe = createProcessProbe({ scanner: createOdooScanner({ maxAgeMs: 0, fullEveryMs: 3_600_000 }) });
+      const commBefore = readFileSync(`/proc/${launcher.pid}/comm`, 'utf8');
+      expect((await runProbe(probe, ctx, 5000)).findings.map((f) => f.key)).toEqual(['down']);
+      const ready = new Promise((r) => launcher.stdout.once('data', r));
+      launcher.stdin.write('\n');
+      await ready;
+      expect(readFileSync(`/proc/${launcher.pid}/comm`, 'utf8')).toBe(commBefore);
+      const after = await runProbe(probe, ctx, 5000);
+      expect((after.data as ProcessData).main?.pid).toBe(launcher.pid);
+    } finally {
+      launcher.stdin.end();
+      launcher.kill('SIGKILL');
+    }
   });
 
   it('takes --workers from the command line over odoo.conf and flags a missing gevent process', async () => {

@@ -214,6 +214,34 @@ export class Escalation {
     return s ? structuredClone(s) : null;
   }
 
+  /**
+   * What escalation.json has to hold for the same decisions after a restart, as a string: while it
+   * is unchanged, rewriting the file (fsync and all) would save nothing that matters. A persistent
+   * problem is observed every probe round, so two fields are coarsened:
+   * - `consecutive` counts only up to the threshold: past it, every count decides the same;
+   * - `lastBadAt` moves in steps of 1/30 of resetAfterMs (at most a minute): after a crash a key may
+   *   reset that much early, a small part of the quiet period it requires.
+   * Everything else (attempts, backoff, ladder step, open breaker, the keys themselves) is exact.
+   */
+  durableSignature(): string {
+    const step = Math.max(1, Math.min(60_000, Math.floor(this.policy.resetAfterMs / 30)));
+    const parts: unknown[] = [];
+    for (const [key, s] of this.keys) {
+      parts.push([
+        key,
+        s.title,
+        Math.min(s.consecutive, this.policy.threshold),
+        Math.floor(s.lastBadAt / step),
+        s.attempts,
+        s.failures,
+        s.nextAttemptAt,
+        s.ladderStep,
+        s.openSince,
+      ]);
+    }
+    return JSON.stringify(parts);
+  }
+
   toJSON(): EscalationJson {
     return { version: 1, keys: Object.fromEntries([...this.keys].map(([k, v]) => [k, structuredClone(v)])) };
   }

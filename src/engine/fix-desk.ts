@@ -301,10 +301,31 @@ export class FixDesk {
     await this.persist();
   }
 
+  /** durableSignature() of the state last handed to saveEscalation; null: write on the next persist. */
+  private persistedSignature: string | null = null;
+  /** The last save: saves run one after another, so an older state never lands after a newer one. */
+  private saving: Promise<void> = Promise.resolve();
+
+  /**
+   * Saves the escalation state when it changed in a way that matters after a restart
+   * (Escalation.durableSignature). A failing probe is observed every round; rewriting the file
+   * durably (fsync of the file and its directory) each time would change nothing.
+   */
   private async persist(): Promise<void> {
+    const signature = this.escalation.durableSignature();
+    if (signature === this.persistedSignature) return;
+    this.persistedSignature = signature;
+    const save = this.saving.then(() => saveEscalation(this.engine.config.paths.stateDir, this.escalation));
+    this.saving = save.catch(() => undefined);
+    // close() waits for `pending`: a stop must not leave a half-done write behind (a temp file in the
+    // state dir, the last state unsaved).
+    const saved = this.saving;
+    this.pending.add(saved);
+    void saved.finally(() => this.pending.delete(saved));
     try {
-      await saveEscalation(this.engine.config.paths.stateDir, this.escalation);
+      await save;
     } catch (err) {
+      this.persistedSignature = null; // written again on the next persist
       this.engine.emitEvent({ level: 'warning', event: 'escalation.save-failed', error: errorMessage(err) });
     }
   }

@@ -6,7 +6,7 @@ import { resolveOdooDataDir } from '../config/odoo-conf.js';
 import { errorMessage } from '../errors.js';
 import type { Finding } from '../types.js';
 import { formatBytes, worstStatus } from './process.js';
-import { mountFor, PROC_ROOT, readMountinfo, type MountEntry } from './proc.js';
+import { createMountinfoReader, mountFor, PROC_ROOT, type MountEntry } from './proc.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 
 export type DiskRole = 'data' | 'logs' | 'root';
@@ -59,6 +59,7 @@ export interface DiskProbeOptions {
 }
 
 export function createDiskProbe(opts: DiskProbeOptions = {}): Probe<DiskData> {
+  const readMounts = createMountinfoReader(opts.procRoot ?? PROC_ROOT);
   return {
     name: 'disk',
     async run(ctx: ProbeContext): Promise<ProbeOutput<DiskData>> {
@@ -68,7 +69,7 @@ export function createDiskProbe(opts: DiskProbeOptions = {}): Probe<DiskData> {
       if (ctx.odoo.logfile) watched.push({ role: 'logs', path: dirname(ctx.odoo.logfile) });
       watched.push({ role: 'root', path: '/' });
 
-      const mounts = await readMountinfo(opts.procRoot ?? PROC_ROOT);
+      const mounts = await readMounts();
       const byDevice = new Map<string, { mount: MountEntry; probePath: string; paths: FilesystemUse['paths'] }>();
       for (const w of watched) {
         const real = await existingRealPath(w.path);

@@ -55,14 +55,25 @@ async function versionInfo(base: string, signal: AbortSignal): Promise<{ version
   }
 }
 
+/** How long a version_info answer is reused while Odoo keeps answering. An upgrade means a restart,
+ * which a failed health call usually shows first (that drops the cache at once); this bounds the rest. */
+const VERSION_TTL_MS = 10 * 60_000;
+
+const NO_VERSION = { version: null, info: null } as const;
+
 export function createOdooHttpProbe(): Probe<OdooHttpData> {
+  // The version changes only when Odoo restarts: asked again after any round where health did not
+  // answer, or after VERSION_TTL_MS, instead of a second request every round.
+  let known: { base: string; at: number; version: string; info: unknown[] | null } | null = null;
   return {
     name: 'odoo_http',
     async run(ctx: ProbeContext, signal: AbortSignal): Promise<ProbeOutput<OdooHttpData>> {
       const base = odooBaseUrl(ctx);
       const started = performance.now();
       const healthUrl = `${base}/web/health?db_server_status=1`;
-      const [health, ver] = await Promise.all([
+      const cached = known && known.base === base && Date.now() - known.at < VERSION_TTL_MS ? known : null;
+      known = null; // kept only if health answers this round (a timeout throws past the code below)
+      const [health, asked] = await Promise.all([
         fetch(healthUrl, { signal, redirect: 'manual' }).then(
           async (res) => ({ res, body: await readJson(res), latencyMs: Math.round((performance.now() - started) * 10) / 10 }),
           (err: unknown) => {
@@ -71,8 +82,11 @@ export function createOdooHttpProbe(): Probe<OdooHttpData> {
             return { error: err };
           },
         ),
-        versionInfo(base, signal),
+        cached ? null : versionInfo(base, signal),
       ]);
+      if (!('error' in health)) known = asked?.version ? { base, at: Date.now(), version: asked.version, info: asked.info } : cached;
+      // This round's answer, or the cached one while health answers.
+      const ver = asked ?? ('error' in health || !cached ? NO_VERSION : cached);
       const data: OdooHttpData = {
         url: base,
         httpStatus: null,

@@ -71,15 +71,15 @@ export interface HostProbeOptions {
   systemctl?: string;
 }
 
-/** The host probes (all but `database`), as fresh stateful instances. The process and memory probes
- * share one /proc scan per round. */
+/** The host probes (all but `database`), as fresh stateful instances. The process, memory and
+ * services probes share one /proc scan per round. */
 export function hostProbes(opts: HostProbeOptions = {}): Probe[] {
   const scanner = createOdooScanner();
   return [
     createProcessProbe({ scanner }),
     createDiskProbe(),
     createMemoryProbe({ scanner }),
-    createServicesProbe(opts),
+    createServicesProbe({ ...opts, scanner }),
     createNetworkProbe(),
     createOdooHttpProbe(),
   ] as Probe[];

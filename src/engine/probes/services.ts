@@ -9,8 +9,9 @@ import { delimiter, join } from 'node:path';
 import type { ServiceSpec } from '../config/types.js';
 import type { Finding } from '../types.js';
 import { netReason, parseHostPort, tcpExchange } from './network.js';
+import { createOdooScanner, type OdooScanner } from './odoo-scan.js';
 import { worstStatus } from './process.js';
-import { listPids, PROC_ROOT, readComm } from './proc.js';
+import { PROC_ROOT } from './proc.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 
 export type ServiceState = 'running' | 'stopped' | 'failed' | 'absent';
@@ -53,6 +54,8 @@ export interface ServicesProbeOptions {
   /** systemctl executable; tests pass a stand-in script. */
   systemctl?: string;
   procRoot?: string;
+  /** The round's shared /proc scan (hostProbes passes the one the process and memory probes use). */
+  scanner?: OdooScanner;
   /** Where to look for a service's binary when nothing runs; default: PATH plus sbin and PostgreSQL dirs. */
   binDirs?: string[];
 }
@@ -151,24 +154,37 @@ async function hasBinary(names: readonly string[], dirs: readonly string[]): Pro
   return false;
 }
 
-/** pid lists per comm name. comm is truncated to 15 characters by the kernel. */
-async function processesByComm(root: string, names: ReadonlySet<string>): Promise<Map<string, number[]>> {
+/** pid lists per comm name (comm is truncated to 15 characters by the kernel). */
+async function processesByComm(scanner: OdooScanner, names: ReadonlySet<string>): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   if (names.size === 0) return out;
-  const pids = await listPids(root);
-  await Promise.all(
-    pids.map(async (pid) => {
-      const comm = await readComm(pid, root);
-      if (comm !== null && names.has(comm)) out.set(comm, [...(out.get(comm) ?? []), pid]);
-    }),
-  );
+  for (const [pid, p] of (await scanner.scan()).processes) {
+    if (names.has(p.comm)) out.set(p.comm, [...(out.get(p.comm) ?? []), pid]);
+  }
   return out;
 }
+
+/** How long an "is it installed?" answer is reused. It only tells "stopped" from "absent" for a
+ * service with no unit, no process and no listener, and packages come and go rarely; an access()
+ * per PATH directory for each such service, every round, showed in --auto's idle profile. */
+const INSTALLED_RECHECK_MS = 5 * 60_000;
 
 export function createServicesProbe(opts: ServicesProbeOptions = {}): Probe<ServicesData> {
   const systemdDir = opts.systemdDir ?? '/run/systemd/system';
   const systemctl = opts.systemctl ?? 'systemctl';
-  const root = opts.procRoot ?? PROC_ROOT;
+  const scanner = opts.scanner ?? createOdooScanner({ root: opts.procRoot ?? PROC_ROOT });
+  const installed = new Map<string, { found: boolean; at: number }>();
+  let binDirs: { dirs: string[]; at: number } | null = null;
+
+  async function isInstalled(names: readonly string[]): Promise<boolean> {
+    const key = names.join('\0');
+    const known = installed.get(key);
+    if (known && Date.now() - known.at < INSTALLED_RECHECK_MS) return known.found;
+    if (!opts.binDirs && (!binDirs || Date.now() - binDirs.at >= INSTALLED_RECHECK_MS)) binDirs = { dirs: await defaultBinDirs(), at: Date.now() };
+    const found = await hasBinary(names, opts.binDirs ?? binDirs?.dirs ?? []);
+    installed.set(key, { found, at: Date.now() });
+    return found;
+  }
 
   return {
     name: 'services',
@@ -177,8 +193,7 @@ export function createServicesProbe(opts: ServicesProbeOptions = {}): Probe<Serv
       const each = Math.max(100, Math.floor(ctx.config.probes.timeoutMs * 0.8));
       const systemd = await exists(systemdDir);
       const comms = new Set(specs.flatMap((s) => s.processes.map((p) => p.slice(0, 15))));
-      const byComm = await processesByComm(root, comms);
-      let binDirs: string[] | null = opts.binDirs ?? null;
+      const byComm = await processesByComm(scanner, comms);
 
       const services = await Promise.all(
         specs.map(async (spec): Promise<ServiceStatus> => {
@@ -207,8 +222,7 @@ export function createServicesProbe(opts: ServicesProbeOptions = {}): Probe<Serv
             if (checkFailed) return { ...base, state: 'failed', via: 'protocol', detail: `process ${pids.join(',')} runs but ${checkText}` };
             return { ...base, state: 'running', via: 'process', detail: `process ${spec.processes.join('/')} pid ${pids.join(',')}` };
           }
-          binDirs ??= await defaultBinDirs();
-          if (await hasBinary(spec.processes, binDirs)) {
+          if (await isInstalled(spec.processes)) {
             return { ...base, state: 'stopped', via: 'binary', detail: `installed but not running${check ? `; ${checkText}` : ''}` };
           }
           return { ...base, state: 'absent', via: 'binary', detail: 'not installed (no unit, process, listener or binary)' };
