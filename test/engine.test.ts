@@ -1,6 +1,6 @@
 // The engine end to end in-process: a followed log file, the real patterns, the real fixes on a temp
 // copy of the broken addon, the store as the console sees it.
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../src/engine/alerts/types.js';
 import { Engine } from '../src/engine/engine.js';
 import type { EngineState } from '../src/engine/store.js';
+import type { ProbeResult } from '../src/engine/types.js';
 import { testConfig, testOdoo } from './helpers/config.js';
 
 const FIXTURES = resolve(__dirname, 'fixtures');
@@ -134,6 +135,42 @@ describe('engine', () => {
     expect(new Set(asked.map((a) => a.incident.fingerprint)).size).toBe(asked.length);
   });
 
+  it('auto mode rewrites escalation.json when what it decides changes, not on every round a problem repeats', async () => {
+    const { engine, root } = sandbox({ auto: true, unattended: [] });
+    const stateDir = join(root, 'state');
+    mkdirSync(stateDir, { recursive: true });
+    let writes = 0; // write-file-atomic renames a temp file onto escalation.json once per write
+    const watcher = watch(stateDir, (_event, name) => {
+      if (name === 'escalation.json') writes++;
+    });
+    cleanups.push(() => watcher.close());
+    const file = join(stateDir, 'escalation.json');
+    const saved = () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { keys: Record<string, { consecutive: number }> }) : null);
+    const down = {
+      probe: 'database' as const,
+      status: 'critical' as const,
+      summary: 'down',
+      checkedAt: Date.now(),
+      durationMs: 1,
+      findings: [{ key: 'down', severity: 'critical' as const, title: 'PostgreSQL down', detail: '', hint: '', category: 'database' as const }],
+      data: null,
+    };
+    engine.applyProbeResults([down]);
+    await waitFor(() => saved()?.keys['probe:database:down']);
+    // The same failure, round after round (threshold 1: every count past it decides the same).
+    for (let i = 0; i < 6; i++) {
+      engine.applyProbeResults([{ ...down, checkedAt: Date.now() }]);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // It passes: consecutive sightings start over, which a restart must know.
+    engine.applyProbeResults([{ ...down, status: 'ok', findings: [] }]);
+    await waitFor(() => saved()?.keys['probe:database:down']?.consecutive === 0);
+    await waitFor(() => writes >= 2);
+    // 8 observations; written on the first and on the recovery (plus at most one when the clock's
+    // coarse lastBadAt step happens to tick over during the test).
+    expect(writes).toBeLessThanOrEqual(3);
+  });
+
   it('batches store updates: a burst of records is one update, not one per line', async () => {
     const { engine } = sandbox({ auto: false });
     let updates = 0;
@@ -146,6 +183,20 @@ describe('engine', () => {
     expect(s.counters.linesRead).toBe(lines.length);
     expect(s.tail.length).toBeLessThanOrEqual(500);
     expect(updates).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps the tail bounded in a flood and counts every record it had to drop', () => {
+    const { engine } = sandbox({ auto: false });
+    const lines = readFileSync(join(FIXTURES, 'logs', 'too_many_db_connections.log'), 'utf8').split('\n');
+    // Several floods between two flushes, then one between each: both paths of the ring buffer.
+    for (let i = 0; i < 4; i++) engine.ingest('flood', lines);
+    engine.flushNow();
+    engine.ingest('flood', lines);
+    engine.flushNow();
+    const s = engine.store.getState();
+    expect(s.tail).toHaveLength(500);
+    expect(s.tail.length + s.tailDropped).toBe(s.counters.records);
+    expect(s.tail.at(-1)!.seq).toBe(s.counters.records);
   });
 
   it('log incidents of a database outage end when the database probe passes after a quiet minute', () => {
@@ -168,5 +219,36 @@ describe('engine', () => {
     engine.flushNow();
     engine.applyProbeResults([result('ok')]);
     expect(open()).toContain('Odoo failed to connect to PostgreSQL (logged at INFO only)');
+  });
+
+  it('a probe round that changes nothing the store shows keeps the same incident objects', () => {
+    const { engine } = sandbox({ auto: false });
+    const outage = readFileSync(join(FIXTURES, 'logs', 'db_connection_threaded.log'), 'utf8').split('\n');
+    engine.ingest('odoo.log', outage);
+    engine.flushNow();
+    const before = engine.store.getState();
+    expect(Object.keys(before.incidents).length).toBeGreaterThan(0);
+    const disk = (status: 'ok' | 'warning', findings: ProbeResult['findings'] = []): ProbeResult => ({
+      probe: 'disk', status, summary: '', checkedAt: Date.now(), durationMs: 1, findings, data: null,
+    });
+    engine.applyProbeResults([disk('ok')]);
+    const after = engine.store.getState();
+    expect(after.probes.disk?.status).toBe('ok');
+    expect(after.incidents).toBe(before.incidents);
+    expect(after.history).toBe(before.history);
+    expect(after.odoo).toBe(before.odoo);
+    // A finding changes the map, but the incidents that did not change keep their objects.
+    const finding = { key: '/var', severity: 'warning' as const, title: 'Disk /var 92% full', detail: '', hint: '', category: 'disk' as const };
+    engine.applyProbeResults([disk('warning', [finding])]);
+    const withFinding = engine.store.getState().incidents;
+    expect(withFinding).not.toBe(before.incidents);
+    for (const [id, incident] of Object.entries(before.incidents)) expect(withFinding[id]).toBe(incident);
+    const diskIncident = Object.values(withFinding).find((i) => i.origin.kind === 'probe');
+    expect(diskIncident?.title).toBe('Disk /var 92% full');
+    // The same finding again counts it again: a new object for that incident only.
+    engine.applyProbeResults([disk('warning', [finding])]);
+    const again = engine.store.getState().incidents;
+    expect(again[diskIncident!.id]?.count).toBe(2);
+    for (const id of Object.keys(before.incidents)) expect(again[id]).toBe(before.incidents[id]);
   });
 });

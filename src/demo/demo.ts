@@ -114,7 +114,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     // The sandbox's config names its state dir; $ODOO_HEAL_STATE_DIR would send state to the real one.
     const { ODOO_HEAL_STATE_DIR: _ignored, ...env } = process.env;
     engine = await createEngine({
-      globals: { ...opts.globals, config: sandbox.configPath, odooConfig: sandbox.odooConf },
+      configPath: sandbox.configPath,
+      odooConfigPath: sandbox.odooConf,
+      patternsDir: opts.globals.patterns,
       mode: opts.mode,
       env,
       ...(opts.emit ? { emit: opts.emit } : {}),

@@ -2,7 +2,6 @@
 // or without a terminal; a view subscribes to `store` and calls the EngineIntents methods.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { GlobalOptions } from '../cli/main.js';
 import { loadConfig } from './config/load.js';
 import type { Config, OdooConf } from './config/types.js';
 import { IncidentBook } from './incidents.js';
@@ -13,7 +12,7 @@ import { Matcher } from './patterns/matcher.js';
 import { createDatabaseProbe } from './probes/database.js';
 import { hostProbes, runProbes } from './probes/run.js';
 import type { Probe, ProbeContext } from './probes/types.js';
-import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineStore } from './store.js';
+import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from './store.js';
 import type { Finding, Incident, Level, LogRecord, Pattern, ProbeName, ProbeResult, TailEntry } from './types.js';
 import { LEVELS } from './types.js';
 import { createSources, type SourceSpec } from './logs/sources.js';
@@ -53,6 +52,8 @@ export class Engine implements EngineIntents {
   private readonly now: () => number;
   private readonly emit: (e: EngineEvent) => void;
   private pendingTail: TailEntry[] = [];
+  /** Records cut from pendingTail before they reached the store (a flood between two flushes). */
+  private pendingDropped = 0;
   private tailSeq = 0;
   private dirtyIncidents = false;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -163,7 +164,11 @@ export class Engine implements EngineIntents {
 
   private onRecord(record: LogRecord): void {
     this.pendingTail.push({ seq: ++this.tailSeq, record });
-    if (this.pendingTail.length > TAIL_CAPACITY) this.pendingTail.splice(0, this.pendingTail.length - TAIL_CAPACITY);
+    // Trim in batches (not one splice per record in a flood); what is cut counts as dropped.
+    if (this.pendingTail.length >= 2 * TAIL_CAPACITY) {
+      this.pendingDropped += this.pendingTail.length - TAIL_CAPACITY;
+      this.pendingTail = this.pendingTail.slice(-TAIL_CAPACITY);
+    }
   }
 
   private onIncident(incident: Incident): void {
@@ -181,28 +186,46 @@ export class Engine implements EngineIntents {
     if (this.pendingTail.length > 0) {
       const total = s.tail.length + this.pendingTail.length;
       patch.tail = pushBounded(s.tail, this.pendingTail, TAIL_CAPACITY);
-      patch.tailDropped = s.tailDropped + Math.max(0, total - TAIL_CAPACITY);
+      patch.tailDropped = s.tailDropped + this.pendingDropped + Math.max(0, total - TAIL_CAPACITY);
       this.pendingTail = [];
+      this.pendingDropped = 0;
     }
     if (this.dirtyIncidents) {
-      patch.incidents = this.incidentMap();
+      const incidents = this.incidentMap();
+      if (incidents !== s.incidents) patch.incidents = incidents;
       this.dirtyIncidents = false;
     }
-    patch.counters = { linesRead: this.pipeline.lines, records: this.pipeline.records, matches: this.pipeline.matches };
+    const counters = { linesRead: this.pipeline.lines, records: this.pipeline.records, matches: this.pipeline.matches };
     if (
-      patch.tail ||
-      patch.incidents ||
-      patch.counters.linesRead !== s.counters.linesRead ||
-      patch.counters.records !== s.counters.records
+      counters.linesRead !== s.counters.linesRead ||
+      counters.records !== s.counters.records ||
+      counters.matches !== s.counters.matches
     ) {
-      this.store.setState(patch);
+      patch.counters = counters;
     }
+    if (patch.tail || patch.incidents || patch.counters) this.store.setState(patch);
   }
 
+  /**
+   * The store's view of the book. The book mutates its incidents in place, so the store gets copies;
+   * a copy is reused while its incident is unchanged, and the whole map is reused when nothing
+   * changed, so selectors (and the panes behind them) see the same references and skip rendering.
+   */
   private incidentMap(): Record<string, Incident> {
+    const previous = this.store.getState().incidents;
+    const list = this.book.list();
+    let changed = list.length !== Object.keys(previous).length;
     const out: Record<string, Incident> = {};
-    for (const i of this.book.list()) out[i.id] = { ...i };
-    return out;
+    for (const i of list) {
+      const shown = previous[i.id];
+      if (shown && sameIncident(shown, i)) {
+        out[i.id] = shown;
+      } else {
+        out[i.id] = { ...i };
+        changed = true;
+      }
+    }
+    return changed ? out : previous;
   }
 
   markIncidentsDirty(): void {
@@ -267,22 +290,33 @@ export class Engine implements EngineIntents {
       }
       if (r.status === 'ok') this.clearLogIncidents(r.probe);
     }
-    const history = { ...s.history };
     const mem = probes.memory?.data as { usedPercent?: number } | null | undefined;
     const db = probes.database?.data as { latencyMs?: number | null } | null | undefined;
     const proc = probes.process?.data as { totalCpuPercent?: number } | null | undefined;
-    if (typeof mem?.usedPercent === 'number')
-      history.memUsedPercent = pushBounded(history.memUsedPercent, [mem.usedPercent], HISTORY_CAPACITY);
-    if (typeof db?.latencyMs === 'number')
-      history.dbLatencyMs = pushBounded(history.dbLatencyMs, [db.latencyMs], HISTORY_CAPACITY);
-    if (typeof proc?.totalCpuPercent === 'number')
-      history.cpu = pushBounded(history.cpu, [proc.totalCpuPercent], HISTORY_CAPACITY);
+    const history = { ...s.history };
+    let historyChanged = false;
+    const sample = (key: keyof EngineState['history'], value: number | null | undefined) => {
+      if (typeof value !== 'number') return;
+      history[key] = pushBounded(history[key], [value], HISTORY_CAPACITY);
+      historyChanged = true;
+    };
+    sample('memUsedPercent', mem?.usedPercent);
+    sample('dbLatencyMs', db?.latencyMs);
+    sample('cpu', proc?.totalCpuPercent);
     const http = probes.odoo_http?.data as { version?: string | null } | null | undefined;
     const procMode = (probes.process?.data as { mode?: string } | null | undefined)?.mode;
-    const odoo = { ...s.odoo };
-    if (http?.version) odoo.version = http.version;
-    if (procMode === 'threaded' || procMode === 'prefork' || procMode === 'stopped') odoo.mode = procMode;
-    this.store.setState({ probes, history, odoo, incidents: this.incidentMap() });
+    const version = http?.version ? http.version : s.odoo.version;
+    const mode = procMode === 'threaded' || procMode === 'prefork' || procMode === 'stopped' ? procMode : s.odoo.mode;
+    // One store update per round, carrying only the parts that changed: an unchanged slice keeps
+    // its reference, so the panes that show it are not rendered again.
+    const patch: Partial<EngineState> = {};
+    if (results.length > 0) patch.probes = probes;
+    if (historyChanged) patch.history = history;
+    if (version !== s.odoo.version || mode !== s.odoo.mode) patch.odoo = { ...s.odoo, version, mode };
+    const incidents = this.incidentMap();
+    if (incidents !== s.incidents) patch.incidents = incidents;
+    this.dirtyIncidents = false;
+    if (Object.keys(patch).length > 0) this.store.setState(patch);
   }
 
   /** An engine-made incident (e.g. "auto-heal gave up on X"), kept until dismissed or it resets. */
@@ -342,6 +376,38 @@ export class Engine implements EngineIntents {
   }
 }
 
+/**
+ * Whether the store's copy still shows the incident as the book has it. The book changes scalars in
+ * place and replaces `fix` on every probe round (same content, new object), so `fix` is compared
+ * by content; `origin` and `sample` are set once per incident.
+ */
+function sameIncident(shown: Incident, live: Incident): boolean {
+  return (
+    shown.status === live.status &&
+    shown.count === live.count &&
+    shown.firstSeen === live.firstSeen &&
+    shown.lastSeen === live.lastSeen &&
+    shown.resolvedAt === live.resolvedAt &&
+    shown.snoozedUntil === live.snoozedUntil &&
+    shown.severity === live.severity &&
+    shown.title === live.title &&
+    shown.category === live.category &&
+    shown.hint === live.hint &&
+    shown.detail === live.detail &&
+    shown.fingerprint === live.fingerprint &&
+    shown.origin === live.origin &&
+    shown.sample === live.sample &&
+    sameFix(shown.fix, live.fix)
+  );
+}
+
+function sameFix(a: Incident['fix'], b: Incident['fix']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.id !== b.id || a.unattended !== b.unattended) return false;
+  const keys = Object.keys(a.params);
+  return keys.length === Object.keys(b.params).length && keys.every((k) => a.params[k] === b.params[k]);
+}
+
 /** Log sources from config: odoo.conf logfile + extra files + command sources (journald by default under systemd). */
 export function defaultSources(config: Config, odoo: OdooConf, start: 'end' | 'start' | `tail:${number}` = 'tail:65536'): SourceSpec[] {
   const files = new Set<string>();
@@ -365,7 +431,12 @@ export function journaldSource(unit: string): { name: string; argv: string[] } {
 }
 
 export interface CreateEngineOptions {
-  globals: GlobalOptions;
+  /** odoo-heal's YAML config (default: discovered by loadConfig). */
+  configPath?: string | undefined;
+  /** odoo.conf (default: discovered). */
+  odooConfigPath?: string | undefined;
+  /** Pattern directory (default: the bundled patterns/). */
+  patternsDir?: string | undefined;
   mode: EngineMode;
   emit?: (event: EngineEvent) => void;
   /** Environment for config loading (default process.env); the demo drops ODOO_HEAL_STATE_DIR. */
@@ -374,14 +445,14 @@ export interface CreateEngineOptions {
 
 export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   const { config, odoo } = await loadConfig({
-    configPath: opts.globals.config,
-    odooConfigPath: opts.globals.odooConfig,
+    configPath: opts.configPath,
+    odooConfigPath: opts.odooConfigPath,
     ...(opts.env ? { env: opts.env } : {}),
   });
   return new Engine({
     config,
     odoo,
-    patternsDir: opts.globals.patterns ?? defaultPatternsDir(),
+    patternsDir: opts.patternsDir ?? defaultPatternsDir(),
     mode: opts.mode,
     emit: opts.emit,
   });

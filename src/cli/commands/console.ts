@@ -38,7 +38,12 @@ export async function run(globals: GlobalOptions): Promise<number> {
   }
   keepYoungGenerationSmall();
   const { createEngine } = await import('../../engine/engine.js');
-  const engine = await createEngine({ globals, mode: 'console' });
+  const engine = await createEngine({
+    configPath: globals.config,
+    odooConfigPath: globals.odooConfig,
+    patternsDir: globals.patterns,
+    mode: 'console',
+  });
   const { renderConsole } = await import('../../ui/app.js');
   const { colorWanted } = await import('../../ui/theme.js');
   // Draw first, then start: the admin sees the console while sources open and probes run.
