@@ -1,7 +1,11 @@
 // Turns store state into what the panes draw. Probe `data` types are owned by the probe modules
-// (ProcessData, DatabaseData, DiskData, MemoryData) and may still change shape: they are read here,
-// defensively, and only here (one place to adapt). Field names of those types come first in each
-// list; when data is missing or unreadable, panes fall back to the probe's `summary` and `status`.
+// (ProcessData, DatabaseData, DiskData, MemoryData) and read here only, through `dataOf`, so a
+// change of shape there is a type error here. When a probe has no data yet (it timed out, it has
+// not run), panes fall back to the probe's `summary` and `status`.
+import type { DatabaseData } from '../engine/probes/database.js';
+import type { DiskData } from '../engine/probes/disk.js';
+import type { MemoryData } from '../engine/probes/memory.js';
+import type { OdooProcessInfo, ProcessData } from '../engine/probes/process.js';
 import type { EngineState } from '../engine/store.js';
 import {
   LEVELS,
@@ -18,63 +22,27 @@ import { clockUtc } from './format.js';
 import { sanitizeText } from './sanitize.js';
 
 // ---------------------------------------------------------------------------------------------
-// Defensive readers
-// ---------------------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** First finite number among `keys` (dotted paths allowed: `connections.max`). */
-function num(o: Obj, ...keys: string[]): number | null {
-  for (const key of keys) {
-    const v = path(o, key);
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (Array.isArray(v)) return v.length; // lists of long queries, locks...: count them
-  }
-  return null;
-}
-
-function str(o: Obj, ...keys: string[]): string | null {
-  for (const key of keys) {
-    const v = path(o, key);
-    if (typeof v === 'string') return v;
-  }
-  return null;
-}
-
-function bool(o: Obj, ...keys: string[]): boolean | null {
-  for (const key of keys) {
-    const v = path(o, key);
-    if (typeof v === 'boolean') return v;
-  }
-  return null;
-}
-
-function path(o: Obj, dotted: string): unknown {
-  let cur: unknown = o;
-  for (const part of dotted.split('.')) {
-    if (!isObj(cur)) return undefined;
-    cur = cur[part];
-  }
-  return cur;
-}
-
-function list(o: unknown, ...keys: string[]): Obj[] {
-  if (Array.isArray(o)) return o.filter(isObj);
-  if (!isObj(o)) return [];
-  for (const key of keys) {
-    const v = path(o, key);
-    if (Array.isArray(v)) return v.filter(isObj);
-  }
-  return [];
-}
-
-// ---------------------------------------------------------------------------------------------
 // Probes
 // ---------------------------------------------------------------------------------------------
+
+/** Each probe's `data` type, as its module declares it (`Probe<ProcessData>`, ...). */
+interface ProbeDataMap {
+  process: ProcessData;
+  database: DatabaseData;
+  disk: DiskData;
+  memory: MemoryData;
+}
+
+/**
+ * The typed data of `result`, or null when there is none. The store keeps results as
+ * `ProbeResult<unknown>`; a result's `probe` names the module that produced it, and so its type.
+ */
+function dataOf<P extends keyof ProbeDataMap>(result: ProbeResult | undefined, probe: P): ProbeDataMap[P] | null {
+  if (result?.probe !== probe || result.data === null) return null;
+  return result.data as ProbeDataMap[P];
+}
+
+const ratioOfPercent = (percent: number | null): number | null => (percent === null ? null : percent / 100);
 
 export interface ProcRow {
   pid: number;
@@ -90,61 +58,20 @@ export interface ProcessView {
   expectedWorkers: number | null;
 }
 
-function bytesOf(o: Obj): number | null {
-  const bytes = num(o, 'rssBytes', 'rss', 'memRss', 'rss_bytes');
-  if (bytes !== null) return bytes;
-  const kb = num(o, 'rssKb', 'rssKB', 'rss_kb');
-  return kb === null ? null : kb * 1024;
+function procRow(p: OdooProcessInfo): ProcRow {
+  return { pid: p.pid, kind: p.role, cpuPercent: p.cpuPercent, rssBytes: p.rssBytes, ageSeconds: p.uptimeSeconds };
 }
 
-function ageOf(o: Obj, now: number): number | null {
-  const seconds = num(o, 'ageSeconds', 'ageSec', 'uptimeSeconds', 'uptimeSec', 'age', 'uptime');
-  if (seconds !== null) return seconds;
-  const ms = num(o, 'ageMs', 'uptimeMs');
-  if (ms !== null) return ms / 1000;
-  const started = num(o, 'startedAt', 'startTime', 'started');
-  return started === null ? null : Math.max(0, (now - started) / 1000);
-}
-
-function procRow(o: Obj, fallbackKind: string, now: number): ProcRow | null {
-  const pid = num(o, 'pid');
-  if (pid === null) return null;
-  return {
-    pid,
-    kind: str(o, 'kind', 'role', 'type') ?? fallbackKind,
-    cpuPercent: num(o, 'cpuPercent', 'cpu', 'cpuPct', 'pcpu'),
-    rssBytes: bytesOf(o),
-    ageSeconds: ageOf(o, now),
-  };
-}
-
-/** ProcessData.expected: HTTP workers + cron workers (prefork); null in threaded mode. */
-function expectedWorkers(data: Obj): number | null {
-  const http = num(data, 'expected.http');
-  const cron = num(data, 'expected.cron');
-  if (http === null && cron === null) return num(data, 'expectedWorkers');
-  const total = (http ?? 0) + (cron ?? 0);
-  return total > 0 ? total : null;
-}
-
-export function processView(result: ProbeResult | undefined, now: number): ProcessView | null {
-  const data = result?.data;
-  if (!isObj(data)) return null;
+/** `_now` is unused since ages come from the probe (`uptimeSeconds` at `checkedAt`); kept for callers. */
+export function processView(result: ProbeResult | undefined, _now: number): ProcessView | null {
+  const data = dataOf(result, 'process');
+  if (!data) return null;
+  const procs = data.main ? [data.main, ...data.workers] : data.workers;
   const rows: ProcRow[] = [];
-  const main = path(data, 'main') ?? path(data, 'master') ?? path(data, 'parent');
-  if (isObj(main)) {
-    const row = procRow(main, 'main', now);
-    if (row) rows.push(row);
-  }
-  for (const o of list(data, 'workers', 'processes', 'children')) {
-    const row = procRow(o, 'worker', now);
-    if (row && !rows.some((r) => r.pid === row.pid)) rows.push(row);
-  }
-  return {
-    mode: str(data, 'mode'),
-    rows,
-    expectedWorkers: expectedWorkers(data),
-  };
+  for (const p of procs) if (!rows.some((r) => r.pid === p.pid)) rows.push(procRow(p));
+  // HTTP workers + cron workers (prefork); threaded mode expects none, shown as no target.
+  const expected = data.expected.http + data.expected.cron;
+  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null };
 }
 
 export interface DatabaseView {
@@ -162,30 +89,36 @@ export interface DatabaseView {
   sizeBytes: number | null;
 }
 
+const NO_DATABASE_DATA: DatabaseView = {
+  up: false,
+  error: null,
+  connectionsRatio: null,
+  latencyMs: null,
+  connectionsUsed: null,
+  connectionsMax: null,
+  idleInTransaction: null,
+  longQueries: null,
+  waitingLocks: null,
+  sizeBytes: null,
+};
+
+/** Null before the probe ran; without data (it timed out) the database counts as down. */
 export function databaseView(result: ProbeResult | undefined): DatabaseView | null {
   if (!result) return null;
-  const data = isObj(result.data) ? result.data : {};
-  // DatabaseData has `error` (null when connected); other shapes may say it directly.
-  const errorValue = path(data, 'error');
-  const error = isObj(errorValue) ? str(errorValue, 'message') : typeof errorValue === 'string' ? errorValue : null;
-  const up =
-    'error' in data
-      ? errorValue === null && num(data, 'latencyMs') !== null
-      : (bool(data, 'up', 'reachable', 'connected', 'ok') ?? (result.data !== null && result.status !== 'critical'));
-  const used = num(data, 'connections.used', 'connections.active', 'connections.inUse', 'connectionsUsed', 'connections');
-  const max = num(data, 'connections.max', 'maxConnections', 'max_connections', 'connectionsMax');
-  const percent = num(data, 'connections.percent');
+  const data = dataOf(result, 'database');
+  if (!data) return NO_DATABASE_DATA;
+  const { connections } = data;
   return {
-    up,
-    error: error === null ? null : sanitizeText(error),
-    connectionsRatio: percent !== null ? percent / 100 : used !== null && max ? used / max : null,
-    latencyMs: num(data, 'latencyMs', 'latency', 'selectLatencyMs'),
-    connectionsUsed: used,
-    connectionsMax: max,
-    idleInTransaction: num(data, 'idleInTransaction', 'idleInTx', 'idle_in_transaction'),
-    longQueries: num(data, 'longQueries', 'longRunning', 'longRunningQueries'),
-    waitingLocks: num(data, 'waitingLocks', 'locksWaiting', 'locks', 'blockedLocks'),
-    sizeBytes: num(data, 'sizeBytes', 'databaseSizeBytes', 'databaseSize', 'dbSize', 'size'),
+    up: data.error === null && data.latencyMs !== null,
+    error: data.error === null ? null : sanitizeText(data.error.message),
+    connectionsRatio: ratioOfPercent(connections?.percent ?? null),
+    latencyMs: data.latencyMs,
+    connectionsUsed: connections?.used ?? null,
+    connectionsMax: connections?.max ?? null,
+    idleInTransaction: data.idleInTransaction.length,
+    longQueries: data.longQueries.length,
+    waitingLocks: data.waitingLocks,
+    sizeBytes: data.databaseSizeBytes,
   };
 }
 
@@ -196,23 +129,15 @@ export interface FsRow {
   inodeRatio: number | null;
 }
 
-const ratioOfPercent = (percent: number | null): number | null => (percent === null ? null : percent / 100);
-
 export function diskView(result: ProbeResult | undefined): FsRow[] | null {
-  const data = result?.data;
-  if (data === null || data === undefined) return null;
-  const rows = list(data, 'filesystems', 'mounts', 'volumes', 'fs');
-  return rows.map((o) => {
-    const size = num(o, 'sizeBytes', 'size', 'total', 'totalBytes');
-    const used = num(o, 'usedBytes', 'used');
-    const percent = num(o, 'usedPercent', 'usePercent', 'use', 'percent');
-    return {
-      mount: sanitizeText(str(o, 'mountPoint', 'mount', 'mountpoint', 'path', 'target') ?? '?'),
-      usedRatio: percent !== null ? percent / 100 : size && used !== null ? used / size : null,
-      freeBytes: num(o, 'availableBytes', 'freeBytes', 'available', 'free', 'availBytes'),
-      inodeRatio: ratioOfPercent(num(o, 'inodeUsedPercent', 'inodesUsedPercent')),
-    };
-  });
+  const data = dataOf(result, 'disk');
+  if (!data) return null;
+  return data.filesystems.map((fs) => ({
+    mount: sanitizeText(fs.mountPoint),
+    usedRatio: fs.usedPercent / 100,
+    freeBytes: fs.freeBytes,
+    inodeRatio: ratioOfPercent(fs.inodeUsedPercent),
+  }));
 }
 
 export interface MemoryView {
@@ -226,28 +151,16 @@ export interface MemoryView {
 }
 
 export function memoryView(result: ProbeResult | undefined): MemoryView | null {
-  const data = result?.data;
-  if (!isObj(data)) return null;
-  const total = num(data, 'totalBytes', 'total', 'memTotal');
-  const available = num(data, 'availableBytes', 'available', 'memAvailable');
-  const percent = num(data, 'usedPercent', 'memUsedPercent');
-  const used = num(data, 'usedBytes', 'used');
-  const usedRatio =
-    percent !== null
-      ? percent / 100
-      : total && available !== null
-        ? (total - available) / total
-        : total && used !== null
-          ? used / total
-          : null;
+  const data = dataOf(result, 'memory');
+  if (!data) return null;
   return {
-    totalBytes: total,
-    usedRatio,
-    availableBytes: available,
-    swapTotalBytes: num(data, 'swapTotalBytes', 'swapTotal', 'swap.total'),
-    swapUsedBytes: num(data, 'swapUsedBytes', 'swapUsed', 'swap.used'),
-    odooRssBytes: num(data, 'odooRssBytes', 'odooRss', 'odoo.rss'),
-    odooRssLimitBytes: num(data, 'odooLimitBytes', 'odooRssLimitBytes', 'odooRssLimit'),
+    totalBytes: data.totalBytes,
+    usedRatio: data.usedPercent / 100,
+    availableBytes: data.availableBytes,
+    swapTotalBytes: data.swapTotalBytes,
+    swapUsedBytes: data.swapUsedBytes,
+    odooRssBytes: data.odooRssBytes,
+    odooRssLimitBytes: data.odooLimitBytes,
   };
 }
 
