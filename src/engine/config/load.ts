@@ -4,13 +4,16 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { defaultConfig, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
 import { discoverOdooConf } from './discover.js';
 import { maskArgv, maskUrl } from './print.js';
 import schema from './schema.json' with { type: 'json' };
+import { CONFIG_AJV_OPTIONS, CONFIG_KEYWORDS, configSchemaHash } from './schema-standalone.js';
+import { SCHEMA_SHA1, validate as precompiled } from './schema-validator.generated.js';
 import type { Config, OdooConf, ServiceSpec } from './types.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/odoo-heal/config.yaml';
@@ -59,10 +62,22 @@ interface SchemaNode {
   'x-expected'?: string;
 }
 
-const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
-// Annotation only: the wording used in error messages for fields whose pattern says little to a human.
-ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-const validator = ajv.compile(schema);
+let compiled: ValidateFunction | null = null;
+/** The schema's validator: compiled ahead of time while generated from this very schema, else now
+ * (importing Ajv only then: it costs every command ~16 MB and tens of ms). */
+function configValidator(): ValidateFunction {
+  if (!compiled) {
+    if (configSchemaHash(schema) === SCHEMA_SHA1) {
+      compiled = precompiled as unknown as ValidateFunction;
+    } else {
+      const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+      const ajv = new Ajv(CONFIG_AJV_OPTIONS);
+      for (const k of CONFIG_KEYWORDS) ajv.addKeyword(k as never);
+      compiled = ajv.compile(schema);
+    }
+  }
+  return compiled;
+}
 
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
@@ -182,8 +197,9 @@ export function validateShape(data: unknown, file: string): void {
   if (!isPlainObject(data)) {
     throw new ConfigError(file, '(top level)', `expected a mapping of settings (key: value), got ${show(data)}`);
   }
-  if (!validator(data)) {
-    const err = validator.errors?.[0];
+  const validate = configValidator();
+  if (!validate(data)) {
+    const err = validate.errors?.[0];
     if (err) throw explain(err, data, file);
   }
 }
