@@ -7,7 +7,16 @@
 // parser; we only use its offsets. The file is decoded as latin1 so that one JS char == one byte: the
 // offsets then map 1:1 to bytes whatever the file's encoding (UTF-8, BOM, latin-1), and the bytes we
 // keep are copied unchanged.
-import { SaxesParser } from 'saxes';
+import { createRequire } from 'node:module';
+
+// Loaded on first use: saxes' Unicode tables cost ~8 MB of RSS, which a console that never runs this
+// fix should not carry (its idle target is 90 MB).
+const requireLazily = createRequire(import.meta.url);
+let saxes: typeof import('saxes') | null = null;
+function newParser(): import('saxes').SaxesParser<{ position: true }> {
+  saxes ??= requireLazily('saxes') as typeof import('saxes');
+  return new saxes.SaxesParser({ position: true });
+}
 
 export const DEPRECATED_CRON_FIELDS: readonly string[] = ['numbercall', 'doall'];
 
@@ -51,7 +60,7 @@ export function scanCronFields(text: string, fields: readonly string[] = DEPRECA
   // saxes handles a BOM badly in a latin1 string (it would be 3 chars of text before the root).
   const skip = text.startsWith('\u00ef\u00bb\u00bf') ? 3 : 0;
   const body = skip ? text.slice(skip) : text;
-  const parser = new SaxesParser({ position: true });
+  const parser = newParser();
   interface Open {
     name: string;
     model: string | null;

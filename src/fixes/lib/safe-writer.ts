@@ -5,8 +5,7 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
-import { ensureDir, fsyncDir, writeJsonDurable } from '../../engine/durable.js';
+import { ensureDir, fsyncDir, writeFileAtomically, writeJsonDurable } from '../../engine/durable.js';
 import type { BackupEntry, SafeWriter } from '../types.js';
 
 export interface SafeWriterOptions {
@@ -186,7 +185,7 @@ export function createSafeWriter(opts: SafeWriterOptions): SafeWriter {
       serial(async () => {
         const entry = await backupUnlocked(path);
         // write-file-atomic: temp file next to the target, fsync, chown/chmod to the original's, rename.
-        await writeFileAtomic(path, content, { mode: entry.mode, chown: { uid: entry.uid, gid: entry.gid }, fsync: true });
+        await writeFileAtomically(path, content, { mode: entry.mode, chown: { uid: entry.uid, gid: entry.gid }, fsync: true });
         await fsyncDir(dirname(path));
         return entry;
       }),
@@ -206,7 +205,7 @@ export function createSafeWriter(opts: SafeWriterOptions): SafeWriter {
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         }
-        await writeFileAtomic(entry.path, data, { mode: entry.mode, chown: { uid: entry.uid, gid: entry.gid }, fsync: true });
+        await writeFileAtomically(entry.path, data, { mode: entry.mode, chown: { uid: entry.uid, gid: entry.gid }, fsync: true });
         await fsyncDir(dirname(entry.path));
         if (await differsFromBackup(entry)) {
           throw new Error(`restore: ${entry.path} does not match its backup after restoring (content, mode or owner)`);
