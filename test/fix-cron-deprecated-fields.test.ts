@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../src/engine/types.js';
 import { cronDeprecatedFields } from '../src/fixes/cron-deprecated-fields.js';
 import { sha256Hex } from '../src/fixes/fix-util.js';
-import { makeFixContext, type TestFixContext } from './helpers/fix-context.js';
+import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix-context.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const REAL_LOG = join(FIXTURES, 'logs/cron_deprecated_field.log');
@@ -20,24 +20,14 @@ function realParseError(): { file: string; line: string } {
 }
 
 function incidentFor(file: string, line: string): Incident {
-  return {
+  return testIncident({
     id: 'i-0badc0de',
     fingerprint: `cron-deprecated-field|${file}`,
     origin: { kind: 'pattern', patternId: 'odoo.cron-deprecated-field', captures: { file, line } },
     title: 'Deprecated ir.cron field',
-    severity: 'critical',
     category: 'cron',
-    hint: '',
-    status: 'open',
-    count: 1,
-    firstSeen: 0,
-    lastSeen: 0,
-    sample: null,
-    detail: '',
     fix: { id: 'cron-deprecated-fields', params: { file }, unattended: false },
-    resolvedAt: null,
-    snoozedUntil: null,
-  };
+  });
 }
 
 let base: string;

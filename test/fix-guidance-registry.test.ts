@@ -2,27 +2,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../src/engine/types.js';
 import { debianPackage, guidance } from '../src/fixes/guidance.js';
 import { allFixes, getFix } from '../src/fixes/registry.js';
-import { makeFixContext } from './helpers/fix-context.js';
+import { makeFixContext, testIncident } from './helpers/fix-context.js';
 
 function incident(patternId: string, captures: Record<string, string>, params: Record<string, string> = {}): Incident {
-  return {
+  return testIncident({
     id: 'i-00000001',
     fingerprint: patternId,
     origin: { kind: 'pattern', patternId, captures },
     title: patternId,
-    severity: 'critical',
     category: 'module',
     hint: 'look at it',
-    status: 'open',
-    count: 1,
-    firstSeen: 0,
-    lastSeen: 0,
-    sample: null,
-    detail: '',
     fix: { id: 'guidance', params, unattended: false },
-    resolvedAt: null,
-    snoozedUntil: null,
-  };
+  });
 }
 
 describe('guidance fix', () => {

@@ -4,30 +4,20 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../src/engine/types.js';
 import { permissions } from '../src/fixes/permissions.js';
-import { makeFixContext, type TestFixContext } from './helpers/fix-context.js';
+import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix-context.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = { uid: 65534, gid: 65534 };
 
 function incident(path: string): Incident {
-  return {
+  return testIncident({
     id: 'i-9e5d0000',
     fingerprint: `permission|${path}`,
     origin: { kind: 'pattern', patternId: 'odoo.permission-denied', captures: { path } },
     title: 'Permission denied',
-    severity: 'critical',
     category: 'permission',
-    hint: '',
-    status: 'open',
-    count: 1,
-    firstSeen: 0,
-    lastSeen: 0,
-    sample: null,
-    detail: '',
     fix: { id: 'permissions', params: { path }, unattended: false },
-    resolvedAt: null,
-    snoozedUntil: null,
-  };
+  });
 }
 
 const owner = (p: string): string => {

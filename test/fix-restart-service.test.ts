@@ -4,27 +4,17 @@ import { createDatabaseProbe } from '../src/engine/probes/database.js';
 
 import { restartService } from '../src/fixes/restart-service.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';
-import { makeFixContext, runProbeOnce, type TestFixContext } from './helpers/fix-context.js';
+import { makeFixContext, runProbeOnce, type TestFixContext, testIncident } from './helpers/fix-context.js';
 
 function incident(service: string): Incident {
-  return {
+  return testIncident({
     id: 'i-5e7f1c00',
     fingerprint: 'probe:database:down',
     origin: { kind: 'probe', probe: 'database', key: 'down' },
     title: 'PostgreSQL is down',
-    severity: 'critical',
     category: 'database',
-    hint: '',
-    status: 'open',
-    count: 1,
-    firstSeen: 0,
-    lastSeen: 0,
-    sample: null,
-    detail: '',
     fix: { id: 'restart-service', params: { service }, unattended: false },
-    resolvedAt: null,
-    snoozedUntil: null,
-  };
+  });
 }
 
 describe.skipIf(!havePostgres())('restart-service fix against a throwaway PostgreSQL cluster', () => {

@@ -4,26 +4,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../src/engine/types.js';
 import { sessionCleanup } from '../src/fixes/session-cleanup.js';
-import { makeFixContext, type TestFixContext } from './helpers/fix-context.js';
+import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix-context.js';
 
-const incident: Incident = {
+const incident: Incident = testIncident({
   id: 'i-5e55a000',
   fingerprint: 'probe:disk:full',
   origin: { kind: 'probe', probe: 'disk', key: 'full' },
   title: 'Disk full',
-  severity: 'critical',
   category: 'disk',
-  hint: '',
-  status: 'open',
-  count: 1,
-  firstSeen: 0,
-  lastSeen: 0,
-  sample: null,
-  detail: '',
   fix: { id: 'session-cleanup', params: {}, unattended: false },
-  resolvedAt: null,
-  snoozedUntil: null,
-};
+});
 
 const DAY = 86_400;
 

@@ -3,27 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseProbe } from '../src/engine/probes/database.js';
 import type { Incident, ProbeName } from '../src/engine/types.js';
 import { terminateIdle } from '../src/fixes/terminate-idle.js';
-import { makeFixContext, runProbeOnce, type TestFixContext } from './helpers/fix-context.js';
+import { makeFixContext, runProbeOnce, type TestFixContext, testIncident } from './helpers/fix-context.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';
 
-const incident: Incident = {
+const incident: Incident = testIncident({
   id: 'i-1d1e0000',
   fingerprint: 'probe:database:idle_in_tx',
   origin: { kind: 'probe', probe: 'database', key: 'idle_in_tx' },
   title: 'sessions idle in transaction',
   severity: 'warning',
   category: 'database',
-  hint: '',
-  status: 'open',
-  count: 1,
-  firstSeen: 0,
-  lastSeen: 0,
-  sample: null,
-  detail: '',
   fix: { id: 'terminate-idle', params: {}, unattended: true },
-  resolvedAt: null,
-  snoozedUntil: null,
-};
+});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, defaultOdooConf } from '../../src/engine/config/defaults.js';
 import type { Config, OdooConf } from '../../src/engine/config/types.js';
-import type { ProbeName, ProbeResult } from '../../src/engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../../src/engine/types.js';
 import { createConfiner } from '../../src/fixes/lib/confine.js';
 import { createSafeWriter } from '../../src/fixes/lib/safe-writer.js';
 import { createRunner } from '../../src/fixes/lib/runner.js';
@@ -88,4 +88,24 @@ export async function runProbeOnce<D>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An open incident for fix tests: neutral bookkeeping, plus what each fix reads (origin, fix, ...). */
+export function testIncident(over: Partial<Incident> & Pick<Incident, 'id' | 'origin' | 'fix'>): Incident {
+  return {
+    fingerprint: over.id,
+    title: 'test incident',
+    severity: 'critical',
+    category: 'other',
+    hint: '',
+    status: 'open',
+    count: 1,
+    firstSeen: 0,
+    lastSeen: 0,
+    sample: null,
+    detail: '',
+    resolvedAt: null,
+    snoozedUntil: null,
+    ...over,
+  };
 }

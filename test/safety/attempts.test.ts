@@ -11,6 +11,7 @@ import type { Config, OdooConf } from '../../src/engine/config/types.js';
 import type { Incident } from '../../src/engine/types.js';
 import { ATTEMPT_ID_RE, listAttempts, loadAttempt, rollbackAttempt, runAttempt, type AttemptDeps } from '../../src/fixes/attempts.js';
 import type { Fix } from '../../src/fixes/types.js';
+import { testIncident } from '../helpers/fix-context.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -63,24 +64,15 @@ describe('runAttempt / rollbackAttempt', () => {
   let config: Config;
   let deps: AttemptDeps;
   const file = (): string => join(addons, 'legacy_cron', 'data', 'ir_cron_data.xml');
-  const incident = (path = file()): Incident => ({
-    id: 'i-0badc0de',
-    fingerprint: 'fp',
-    origin: { kind: 'pattern', patternId: 'cron-deprecated-field', captures: { file: path } },
-    title: 'Deprecated ir.cron field',
-    severity: 'critical',
-    category: 'module',
-    hint: '',
-    status: 'open',
-    count: 1,
-    firstSeen: 0,
-    lastSeen: 0,
-    sample: null,
-    detail: '',
-    fix: { id: 'test-edit', params: {}, unattended: false },
-    resolvedAt: null,
-    snoozedUntil: null,
-  });
+  const incident = (path = file()): Incident =>
+    testIncident({
+      id: 'i-0badc0de',
+      fingerprint: 'fp',
+      origin: { kind: 'pattern', patternId: 'cron-deprecated-field', captures: { file: path } },
+      title: 'Deprecated ir.cron field',
+      category: 'module',
+      fix: { id: 'test-edit', params: {}, unattended: false },
+    });
   const reset = (): void => {
     writeFileSync(file(), ORIGINAL);
     chmodSync(file(), 0o604);
