@@ -7,8 +7,7 @@
 import pg from 'pg';
 import type { OdooConf } from '../config/types.js';
 import { errorMessage } from '../errors.js';
-import type { Finding, PatternFix, Severity, Status } from '../types.js';
-import { SEVERITY_RANK } from '../types.js';
+import type { Finding, PatternFix, Severity } from '../types.js';
 import {
   dbNames,
   describeTarget,
@@ -19,7 +18,7 @@ import {
   type PgTarget,
   type PgTimeouts,
 } from './pg-connect.js';
-import type { Probe, ProbeContext, ProbeOutput } from './types.js';
+import { statusOfFindings, type Probe, type ProbeContext, type ProbeOutput } from './types.js';
 
 export interface ConnectionCounts {
   /** Client backends connected now (ours included). */
@@ -138,13 +137,6 @@ export function redactQuery(query: string): string {
 function preview(query: string): string {
   const flat = redactQuery(query).replace(/\s+/g, ' ').trim();
   return flat.length > QUERY_PREVIEW_CHARS ? `${flat.slice(0, QUERY_PREVIEW_CHARS - 1)}…` : flat;
-}
-
-function worst(findings: Finding[]): Status {
-  let best: Severity | null = null;
-  for (const f of findings) if (best === null || SEVERITY_RANK[f.severity] > SEVERITY_RANK[best]) best = f.severity;
-  if (best === null || best === 'info') return 'ok';
-  return best;
 }
 
 function formatBytes(n: number): string {
@@ -588,7 +580,7 @@ export function createDatabaseProbe(): Probe<DatabaseData> {
     const fail = (err: unknown, stage: 'connect' | 'query'): ProbeOutput<DatabaseData> => {
       const f = failureFinding(err, target, timeouts, known, stage);
       data.error = { code: errCode(err), message: errorMessage(err) };
-      return { status: worst([f]), summary: f.title, findings: [f], data };
+      return { status: statusOfFindings([f]), summary: f.title, findings: [f], data };
     };
 
     // A pooled connection may have died since the last run (server restarted): one retry with a
@@ -614,7 +606,7 @@ export function createDatabaseProbe(): Probe<DatabaseData> {
         Object.assign(data, fig, { latencyMs });
         if (fig.connections) known = { max: fig.connections.max, reserved: fig.connections.reserved };
         const findings = figureFindings(fig, latencyMs, ctx, where);
-        const status = worst(findings);
+        const status = statusOfFindings(findings);
         return { status, summary: status === 'ok' ? okSummary(data) : findings.map((f) => f.title).join('; '), findings, data };
       } catch (err) {
         // Never hand a connection in an unknown state back to the pool.

@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { resolveOdooDataDir } from '../config/odoo-conf.js';
 import { errorMessage } from '../errors.js';
 import type { Finding } from '../types.js';
-import { formatBytes, worstStatus } from './process.js';
+import { formatBytes } from './process.js';
+import { statusOfFindings } from './types.js';
 import { createMountinfoReader, mountFor, PROC_ROOT, type MountEntry } from './proc.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 
@@ -118,7 +119,7 @@ export function createDiskProbe(opts: DiskProbeOptions = {}): Probe<DiskData> {
         ...errors.map((e) => `${e.mountPoint} unreadable: ${e.error}`),
       ].join(', ');
       // Nothing measured at all is "unknown", not "ok": the runner's meaning of a failed look.
-      const status = filesystems.length === 0 ? 'unknown' : worstStatus(findings);
+      const status = filesystems.length === 0 ? 'unknown' : statusOfFindings(findings);
       return { status, summary, findings, data: { filesystems, errors } };
     },
   };

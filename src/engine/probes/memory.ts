@@ -2,7 +2,8 @@
 // Also carries the host CPU figure for the console's chart: it is the one "system load" probe.
 import { availableParallelism } from 'node:os';
 import type { Finding } from '../types.js';
-import { buildTree, createOdooScanner, formatBytes, worstStatus, type OdooScanner } from './process.js';
+import { buildTree, createOdooScanner, formatBytes, type OdooScanner } from './process.js';
+import { statusOfFindings } from './types.js';
 import { parseCpuTimes, PROC_ROOT, readLoadavg, readMeminfo, readProcStat, type CpuTimes, type LoadAvg } from './proc.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 
@@ -90,7 +91,7 @@ export function createMemoryProbe(opts: MemoryProbeOptions = {}): Probe<MemoryDa
       const odooPart = odooRss !== null ? `, Odoo ${formatBytes(odooRss)}` : '';
       const swapPart = data.swapUsedPercent !== null ? `, swap ${data.swapUsedPercent}%` : '';
       return {
-        status: worstStatus(findings),
+        status: statusOfFindings(findings),
         summary: `${formatBytes(available)} of ${formatBytes(total)} available (${data.availablePercent}%)${swapPart}${odooPart}, CPU ${cpuPercent}%`,
         findings,
         data,

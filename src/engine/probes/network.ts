@@ -3,7 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { errorMessage } from '../errors.js';
 import type { Finding } from '../types.js';
-import { worstStatus } from './process.js';
+import { statusOfFindings } from './types.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 
 export interface HostPort {
@@ -140,7 +140,7 @@ export function createNetworkProbe(): Probe<NetworkData> {
         }));
       const up = endpoints.filter((e) => e.state !== 'down').length;
       const summary = endpoints.length === 0 ? 'no endpoints configured' : `${up}/${endpoints.length} endpoints reachable`;
-      return { status: worstStatus(findings), summary, findings, data: { endpoints } };
+      return { status: statusOfFindings(findings), summary, findings, data: { endpoints } };
     },
   };
 }

@@ -7,7 +7,7 @@ import type { Finding } from '../types.js';
 import type { OdooScan, OdooScanner, OdooProc } from './odoo-scan.js';
 import { createOdooScanner } from './odoo-scan.js';
 import { CLOCK_TICKS } from './proc.js';
-import type { Probe, ProbeContext, ProbeOutput } from './types.js';
+import { statusOfFindings, type Probe, type ProbeContext, type ProbeOutput } from './types.js';
 
 export { parseOdooCommand, type OdooCommand, type WorkerTitle } from './odoo-command.js';
 export { createOdooScanner, scanOdooProcesses, type OdooProc, type OdooScan, type OdooScanner } from './odoo-scan.js';
@@ -300,7 +300,7 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
       };
       const workerPart = prefork ? `, ${workers.length - counts.gevent} workers${counts.gevent ? ' + gevent' : ''}` : '';
       const summary = `${data.mode} pid ${main.pid}${workerPart}, ${formatBytes(data.totalRssBytes)} RSS, ${data.totalCpuPercent}% CPU, up ${formatUptime(mainInfo.uptimeSeconds)}`;
-      return { status: worstStatus(findings), summary, findings, data };
+      return { status: statusOfFindings(findings), summary, findings, data };
     },
   };
 }
@@ -323,8 +323,3 @@ export function formatUptime(s: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-export function worstStatus(findings: readonly Finding[]): 'ok' | 'warning' | 'critical' {
-  if (findings.some((f) => f.severity === 'critical')) return 'critical';
-  if (findings.some((f) => f.severity === 'warning')) return 'warning';
-  return 'ok';
-}

@@ -10,7 +10,7 @@ import type { ServiceSpec } from '../config/types.js';
 import type { Finding } from '../types.js';
 import { netReason, parseHostPort, tcpExchange } from './network.js';
 import { createOdooScanner, type OdooScanner } from './odoo-scan.js';
-import { worstStatus } from './process.js';
+import { statusOfFindings } from './types.js';
 import { PROC_ROOT } from './proc.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 
@@ -243,7 +243,7 @@ export function createServicesProbe(opts: ServicesProbeOptions = {}): Probe<Serv
           fix: { id: 'restart-service', params: { service: s.name }, unattended: true },
         }));
       const summary = services.length === 0 ? 'no services configured' : services.map((s) => `${s.name} ${s.state}`).join(', ');
-      return { status: worstStatus(findings), summary, findings, data: { systemd, services } };
+      return { status: statusOfFindings(findings), summary, findings, data: { systemd, services } };
     },
   };
 }

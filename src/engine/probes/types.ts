@@ -2,6 +2,13 @@
 import type { Config, OdooConf } from '../config/types.js';
 import type { Finding, ProbeName, ProbeResult, Status } from '../types.js';
 
+/** A probe's status from its findings: the worst severity, info counting as ok. */
+export function statusOfFindings(findings: readonly Finding[]): Exclude<Status, 'unknown'> {
+  if (findings.some((f) => f.severity === 'critical')) return 'critical';
+  if (findings.some((f) => f.severity === 'warning')) return 'warning';
+  return 'ok';
+}
+
 export interface ProbeContext {
   config: Config;
   odoo: OdooConf;
