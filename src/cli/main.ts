@@ -53,7 +53,17 @@ export function buildProgram(): Command {
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
+  // The root command has an action (the console), so commander would take a mistyped command for an
+  // excess argument; name it as what it is.
+  program.allowExcessArguments(true);
   program.action(async (opts: { auto?: boolean }) => {
+    const [unknown] = program.args;
+    if (unknown !== undefined) {
+      await runCommand(async () => {
+        const names = program.commands.map((c) => c.name());
+        throw new UsageError(`unknown command "${unknown}" (commands: ${names.join(', ')}; see odoo-heal --help)`);
+      });
+    }
     if (opts.auto) {
       await runCommand(async () => (await import('./commands/auto.js')).run(globals()));
     } else {
