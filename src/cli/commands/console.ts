@@ -14,21 +14,31 @@ function looksLikeCi(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * Keeps V8's young generation at its initial size (1 MB per semi-space) for this process.
+ * Two V8 heap settings for this long-running, allocation-bursty process. Both are flags V8 reads
+ * each time it sizes the heap (not only when the heap is created), so setting them once here, before
+ * the engine and Ink are loaded, takes effect for the rest of the run.
  *
- * Why: every Ink frame is a burst of short-lived strings and objects. V8 doubles the young
- * generation each time enough of them survive a scavenge, up to 2 x 16 MB, and hardly ever gives
- * it back: the console sat at ~125 MB RSS idle (target 90), 32 MB of it a mostly empty young
- * generation (93–100 MB with the flag). `--max-semi-space-size` is
- * only read when the heap is created, so setting it would need a second Node process (~40 MB by
- * itself) to re-exec with it, because Node 20 cannot exec in place. The growth factor, in
- * contrast, is read each time V8 considers growing, so setting it to 1 here takes effect at once.
- * The cost is more (small, cheap) scavenges; measured in bench/RESULTS.md. Only the console does
- * this: `detect` and `--auto` keep V8's defaults. If a Node version ignores the flag, nothing
- * breaks: the heap just grows as before.
+ * `--semi-space-growth-factor=1` keeps the young generation at its initial 1 MB per semi-space.
+ * Every Ink frame is a burst of short-lived strings and objects; V8 doubles the young generation
+ * each time enough of them survive a scavenge, up to 2 x 16 MB, and hardly ever gives it back: the
+ * console sat at ~125 MB RSS idle (target 90), 32 MB of it a mostly empty young generation.
+ * (`--max-semi-space-size` is only read when the heap is created; setting it would need a re-exec,
+ * and the parent Node would cost ~40 MB.)
+ *
+ * `--heap-growing-percent=20` lets the old generation grow by at most 20 % (but always V8's minimum
+ * step, 8 MB) past what survived the last full GC before the next one. Under a log storm
+ * the engine promotes short-lived records into the old generation (a 1 MB young generation fills
+ * every few milliseconds); V8's default factor (up to 4x on a fast mutator) let that garbage pile up
+ * to +70 MB RSS before a full GC, against the ring buffers' few MB of live data. With 20 % the
+ * console grew ~11 MB under the flood bench and ~4 MB less at idle (bench/RESULTS.md); the price is
+ * more full GCs during a storm, each ~10–30 ms on a ~40 MB heap, mostly on V8's concurrent marker.
+ *
+ * `detect` and `--auto` keep V8's defaults. If a Node version ignores a flag, nothing breaks: the
+ * heap just grows as before.
  */
-function keepYoungGenerationSmall(): void {
+function tuneHeapForConsole(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--heap-growing-percent=20');
 }
 
 export async function run(globals: GlobalOptions): Promise<number> {
@@ -36,7 +46,7 @@ export async function run(globals: GlobalOptions): Promise<number> {
   if (looksLikeCi(process.env)) {
     throw new UsageError('the console cannot draw live while CI variables are set (CI, CONTINUOUS_INTEGRATION); unset them or use `odoo-heal --auto`');
   }
-  keepYoungGenerationSmall();
+  tuneHeapForConsole();
   const { createEngine } = await import('../../engine/engine.js');
   const engine = await createEngine({
     configPath: globals.config,
