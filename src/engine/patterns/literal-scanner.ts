@@ -18,6 +18,11 @@ export class LiteralScanner {
   private readonly next: Int32Array;
   private readonly lits: Buffer[];
 
+  /** The literals, as UTF-8 bytes, each once (the WebAssembly kernel builds its own tables from them). */
+  get literals(): readonly Buffer[] {
+    return this.lits;
+  }
+
   private constructor(lits: Buffer[]) {
     this.lits = lits;
     const m = Math.min(...lits.map((l) => l.length));

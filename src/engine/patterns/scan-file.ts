@@ -13,6 +13,11 @@
 // A one-line record is either decoded and matched like any other (a literal hit, or its level has
 // a pattern without literals) or provably unmatched (Matcher#oneLinePrefilter): then it is only
 // counted, with the same `since` and unmatched-level bookkeeping as a built record.
+//
+// The per-line loop runs in WebAssembly (scan-kernel.ts, kernel/scan-kernel.c) wherever it can: it
+// makes the same decisions at a fraction of the cost and leaves JS only the lines to decode. The
+// JS loop (LineLoop#run) is its reference (test/scan-kernel.test.ts compares them) and runs where
+// the kernel does not: under `since`, or without WebAssembly.
 import { readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { odooHeaderLevel } from '../logs/header-bytes.js';
@@ -20,6 +25,7 @@ import { createAssembler, MAX_LINE_CHARS, type LineAssembler } from '../logs/par
 import { LogReadError, TextLineSplitter } from '../logs/read-records.js';
 import { LiteralScanner } from './literal-scanner.js';
 import type { Matcher } from './matcher.js';
+import { EV_ONE, EV_SKIP, EV_SLOW, ScanKernel } from './scan-kernel.js';
 import type { Tally } from './scan-tally.js';
 
 export interface ScanLimits {
@@ -32,6 +38,13 @@ export interface ScanLimits {
 }
 
 export const DEFAULT_LIMITS: ScanLimits = { chunkBytes: 2 << 20, maxBufferBytes: 16 << 20 };
+
+/**
+ * Which per-line loop runs: the WebAssembly kernel (scan-kernel.ts) when it can, else the JS loop
+ * (`auto`); or one of them (tests compare the two; `kernel` throws where the kernel cannot run).
+ * The JS loop handles `since` itself; the kernel leaves it to the JS loop.
+ */
+export type LineLoopKind = 'auto' | 'kernel' | 'js';
 
 const NL = 10;
 const CR = 13;
@@ -77,9 +90,13 @@ export function scanRange(
   plan: ScanPlan,
   tally: Tally,
   limits: ScanLimits = DEFAULT_LIMITS,
+  loop: LineLoopKind = 'auto',
 ): number {
   const lines = new LineLoop(createAssembler(source), plan, tally);
-  let buf = Buffer.allocUnsafe(limits.chunkBytes);
+  const kernel = loop === 'js' || tally.opts.since !== null ? null : kernelFor(plan);
+  if (loop === 'kernel' && !kernel) throw new Error('the WebAssembly scan kernel cannot run here');
+  // With the kernel, the file is read straight into its memory.
+  let buf = kernel ? kernel.buffer(limits.chunkBytes) : Buffer.allocUnsafe(limits.chunkBytes);
   let len = 0;
   let pos = from;
   for (;;) {
@@ -94,23 +111,17 @@ export function scanRange(
       len += n;
       pos += n;
     }
-    // Lines starting before `stop` are handled now; each needs its next line complete in the buffer.
-    let stop = len;
-    if (!eof) {
-      const lastNl = buf.lastIndexOf(NL, len - 1);
-      stop = lastNl > 0 ? buf.lastIndexOf(NL, lastNl - 1) + 1 : 0;
-      if (stop === 0) {
-        if (buf.length < limits.maxBufferBytes) {
-          const bigger = Buffer.allocUnsafe(buf.length * 2);
-          buf.copy(bigger, 0, 0, len);
-          buf = bigger;
-          continue;
-        }
-        lines.decodeRest(fd, buf.subarray(0, len), pos, to, source, limits.chunkBytes);
-        return lines.count;
+    const stop = eof ? len : chunkStop(buf, len);
+    if (stop === 0 && !eof) {
+      if (buf.length < limits.maxBufferBytes) {
+        buf = kernel ? kernel.buffer(buf.length * 2) : grown(buf, len, buf.length * 2);
+        continue;
       }
+      lines.decodeRest(fd, buf.subarray(0, len), pos, to, source, limits.chunkBytes);
+      return lines.count;
     }
-    lines.run(buf, len, stop);
+    if (kernel) lines.runKernel(kernel, buf, len, stop);
+    else lines.run(buf, len, stop);
     if (eof) {
       lines.end();
       return lines.count;
@@ -118,6 +129,22 @@ export function scanRange(
     buf.copy(buf, 0, stop, len);
     len -= stop;
   }
+}
+
+/**
+ * Lines of `buf[0, len)` starting before the returned offset can be handled now: each needs its
+ * next line complete in the buffer. 0: none can (the buffer must grow, or the file end be reached).
+ */
+function chunkStop(buf: Buffer, len: number): number {
+  const lastNl = buf.lastIndexOf(NL, len - 1);
+  return lastNl > 0 ? buf.lastIndexOf(NL, lastNl - 1) + 1 : 0;
+}
+
+/** A buffer of `bytes` holding `buf[0, len)`. */
+function grown(buf: Buffer, len: number, bytes: number): Buffer {
+  const bigger = Buffer.allocUnsafe(bytes);
+  buf.copy(bigger, 0, 0, len);
+  return bigger;
 }
 
 /** The per-line work of scanRange, kept in one tight loop over locals (it runs ~9 M times per GB). */
@@ -204,6 +231,44 @@ class LineLoop {
     if (!timed) tally.unmatchedOdooCounts(counts[0]!, counts[1]!, counts[2]!, counts[3]!, counts[4]!);
   }
 
+  /**
+   * What `run` does, with the per-line work done by the WebAssembly kernel over `buf` (which must be
+   * its buffer): JS only acts on the kernel's events, in the order `run` would have.
+   */
+  runKernel(kernel: ScanKernel, buf: Buffer, len: number, stop: number): void {
+    kernel.begin(len, stop);
+    for (;;) {
+      const n = kernel.run();
+      const ev = kernel.events;
+      for (let e = 0; e < 4 * n; e += 4) {
+        const kind = ev[e]!;
+        this.event(kind, ev[e + 1]!, kind === EV_SKIP ? '' : buf.toString('utf8', ev[e + 2], ev[e + 3]));
+      }
+      if (kernel.done) break;
+    }
+    this.count += kernel.lines;
+    this.tally.unmatchedOdooCounts(kernel.skipped(0), kernel.skipped(1), kernel.skipped(2), kernel.skipped(3), kernel.skipped(4));
+  }
+
+  /**
+   * One kernel event (EV_*), in order: `skipped` one-line records were counted before it, then
+   * `text` (the decoded lines of a SLOW run, or a ONE record's line) goes to the parser.
+   */
+  private event(kind: number, skipped: number, text: string): void {
+    if (skipped > 0) {
+      // Each skipped record ended the pending one, as in `run`.
+      if (this.pending) this.finish();
+      this.uncounted += skipped;
+    }
+    if (kind === EV_SLOW) {
+      this.feedBlock(text);
+    } else if (kind === EV_ONE) {
+      if (this.pending) this.finish();
+      this.feed(text);
+      this.finish();
+    }
+  }
+
   /** End of the range: the record in progress is complete. */
   end(): void {
     if (this.pending) this.finish();
@@ -253,6 +318,11 @@ class LineLoop {
     splitter.end(onLine);
     this.end();
   }
+}
+
+/** A kernel for this plan, or null where it cannot run (the JS loop then does the same work). */
+function kernelFor(plan: ScanPlan): ScanKernel | null {
+  return ScanKernel.create(plan.scanner?.literals ?? [], plan.every, MAX_LINE_CHARS);
 }
 
 /** Level of an Odoo header line that the parser takes exactly as its bytes say; -1 otherwise (a
