@@ -11,6 +11,7 @@ import { AJV_OPTIONS, schemaHash } from './schema-standalone.js';
 import { SCHEMA_SHA1, validate as precompiled } from './schema-validator.generated.js';
 import type { Pattern } from '../types.js';
 import { backtrackingProblem, captureNames } from './regex-tools.js';
+import { isVerifiedPatternText } from './verified-patterns.js';
 
 /** A pattern as loaded: the shared `Pattern` plus where it came from and its priority. */
 export interface LoadedPattern extends Pattern {
@@ -82,8 +83,12 @@ export function loadPatterns(pathOrDir: string | string[]): LoadedPattern[] {
   return out;
 }
 
-/** Loads and validates one file (ids are checked for uniqueness within the file only). */
-export function loadPatternFile(file: string): LoadedPattern[] {
+/**
+ * Loads and validates one file (ids are checked for uniqueness within the file only). A text known
+ * to pass every check (verified-patterns.ts: the bundled files) is not checked again, unless
+ * `trustVerified` is false.
+ */
+export function loadPatternFile(file: string, opts: { trustVerified?: boolean } = {}): LoadedPattern[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -95,6 +100,9 @@ export function loadPatternFile(file: string): LoadedPattern[] {
     data = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(file, 'content', `invalid JSON (${(err as Error).message})`);
+  }
+  if (opts.trustVerified !== false && isVerifiedPatternText(text, join(defaultPatternsDir(), 'schema.json'))) {
+    return (data as { patterns: (Pattern & { priority?: number })[] }).patterns.map((p, index) => loaded(p, file, index));
   }
   const validate = schemaValidator();
   if (!validate(data)) {
@@ -132,8 +140,12 @@ export function loadPatternFile(file: string): LoadedPattern[] {
         }
       }
     }
-    return { ...p, priority: p.priority ?? 0, file, index };
+    return loaded(p, file, index);
   });
+}
+
+function loaded(p: Pattern & { priority?: number }, file: string, index: number): LoadedPattern {
+  return { ...p, priority: p.priority ?? 0, file, index };
 }
 
 function known(names: Set<string>): string {
