@@ -7,6 +7,7 @@ import type { EngineIntents } from '../engine/intents.js';
 import type { EngineStore } from '../engine/store.js';
 import { DatabasePane } from './database-pane.js';
 import { DiskPane } from './disk-pane.js';
+import { installFastOutput } from './fast-output.js';
 import { EngineContext, useEngine, useEngineHandle, type EngineHandle } from './context.js';
 import { Footer, StatusLine, type LocalNotice } from './footer.js';
 import { Header } from './header.js';
@@ -405,6 +406,9 @@ export function renderConsole(
     stopRequested = true;
     instance?.unmount();
   });
+  // Ink 6 rebuilds every cell of the frame on each render; this reuses unchanged rows (same bytes).
+  // Only for the pinned Ink 6.8.0: Ink 7 does this itself but needs Node 22 (see fast-output.ts).
+  installFastOutput();
   try {
     instance = render(<ConsoleApp engine={{ store: engine.store, intents: engine.intents }} color={opts.color ?? colorWanted(process.env)} />, {
       stdout,
