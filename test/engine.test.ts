@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../src/engine/alerts/types.js';
-import { Engine } from '../src/engine/engine.js';
+import { defaultSources, Engine } from '../src/engine/engine.js';
 import type { EngineState } from '../src/engine/store.js';
 import type { ProbeResult } from '../src/engine/types.js';
 import { testConfig, testOdoo } from './helpers/config.js';
@@ -67,7 +67,7 @@ function sandbox(opts: { auto: boolean; unattended?: string[] }) {
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
   cleanups.push(() => engine.stop());
   const xml = join(addons, 'legacy_cron', 'data', 'ir_cron_data.xml');
-  return { root, addons, logfile, engine, alerts, xml };
+  return { root, addons, logfile, engine, alerts, xml, config, odoo };
 }
 
 const cronIncident = (s: EngineState) =>
@@ -169,6 +169,26 @@ describe('engine', () => {
     // 8 observations; written on the first and on the recovery (plus at most one when the clock's
     // coarse lastBadAt step happens to tick over during the test).
     expect(writes).toBeLessThanOrEqual(3);
+  });
+
+  it('a successor engine (an --auto reload) reads what was written while neither was running', async () => {
+    const { engine, logfile, addons, config, odoo } = sandbox({ auto: false });
+    await engine.start();
+    appendFileSync(logfile, '2026-11-28 19:49:43,210 4242 INFO healdb odoo.modules.loading: loading 1 modules...\n');
+    await waitFor(() => engine.store.getState().counters.linesRead >= 1);
+    await engine.stop();
+    // Written in the gap between the two engines: the old one has stopped, the new one not started.
+    appendFileSync(logfile, cronRecord(addons));
+    const sources = defaultSources(config, odoo, 'end', engine.readPositions()).filter((s) => s.kind === 'file');
+    expect(sources).toEqual([expect.objectContaining({ path: logfile, resume: expect.objectContaining({ offset: expect.any(Number) }) })]);
+    const next = new Engine({ config, odoo, patternsDir: PATTERNS, mode: 'console', sources });
+    cleanups.push(() => next.stop());
+    await next.start();
+    const incident = await waitFor(() => cronIncident(next.store.getState()));
+    expect(incident.count).toBe(1);
+    // Nothing the first engine read is read again.
+    expect(next.store.getState().tail.some((t) => t.record.message.includes('loading 1 modules'))).toBe(false);
+    expect(next.store.getState().counters.records).toBe(1);
   });
 
   it('batches store updates: a burst of records is one update, not one per line', async () => {

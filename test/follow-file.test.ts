@@ -286,4 +286,55 @@ describe('FileFollower', () => {
     expect(lines).toEqual(['done', 'unfinished']);
     expect(f.status.state).toBe('stopped');
   });
+
+  describe('resume (a successor follower after an --auto reload)', () => {
+    /** Follows from the end, reads one line, stops: the position a reload hands over. */
+    async function firstFollower(): Promise<NonNullable<FileFollower['position']>> {
+      const { f, lines } = follow(log);
+      await f.start();
+      fs.appendFileSync(log, 'read by the first\n');
+      await waitFor(() => lines.length === 1);
+      await f.stop();
+      expect(lines).toEqual(['read by the first']);
+      const at = f.position;
+      expect(at).not.toBeNull();
+      return at!;
+    }
+
+    it('goes on where the previous follower stopped: lines written in between arrive once', async () => {
+      fs.writeFileSync(log, 'before any follower\n');
+      const at = await firstFollower();
+      expect(at.offset).toBe(fs.statSync(log).size);
+      fs.appendFileSync(log, 'during the reload 1\nduring the reload 2\n');
+      const { f, lines } = follow(log, { start: 'end', resume: at });
+      await f.start();
+      await waitFor(() => lines.length === 2, 5000, 'the lines written between the two followers');
+      fs.appendFileSync(log, 'after\n');
+      await waitFor(() => lines.length === 3);
+      expect(lines).toEqual(['during the reload 1', 'during the reload 2', 'after']);
+    });
+
+    it('reads the whole new file when the log was rotated in between', async () => {
+      fs.writeFileSync(log, 'old\n');
+      const at = await firstFollower();
+      fs.renameSync(log, `${log}.1`);
+      fs.writeFileSync(log, 'first line of the new file\n');
+      const { f, lines } = follow(log, { start: 'end', resume: at });
+      await f.start();
+      await waitFor(() => lines.length === 1);
+      expect(lines).toEqual(['first line of the new file']);
+    });
+
+    it('reads from 0 when the same file was truncated and rewritten in between', async () => {
+      fs.writeFileSync(log, 'a long first line that the rewrite will not repeat\n');
+      const at = await firstFollower();
+      // Same inode, longer than the old offset, different first bytes: not the content that was read.
+      fs.writeFileSync(log, `rewritten ${'x'.repeat(200)}\n`);
+      expect(fs.statSync(log).size).toBeGreaterThan(at.offset);
+      const { f, lines } = follow(log, { start: 'end', resume: at });
+      await f.start();
+      await waitFor(() => lines.length === 1);
+      expect(lines).toEqual([`rewritten ${'x'.repeat(200)}`]);
+    });
+  });
 });

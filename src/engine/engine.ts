@@ -15,7 +15,7 @@ import type { Probe, ProbeContext } from './probes/types.js';
 import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from './store.js';
 import type { Finding, Incident, Level, LogRecord, Pattern, ProbeName, ProbeResult, TailEntry } from './types.js';
 import { LEVELS } from './types.js';
-import { createSources, type SourceSpec } from './logs/sources.js';
+import { createSources, type LogSources, type ReadPosition, type SourceSpec } from './logs/sources.js';
 import { FixDesk } from './fix-desk.js';
 
 export type EngineMode = 'console' | 'auto';
@@ -60,7 +60,7 @@ export class Engine implements EngineIntents {
   private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
   private stopped = false;
-  private sources: { stop(): Promise<void> } | null = null;
+  private sources: LogSources | null = null;
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
   sourceNames: string[] = [];
   readonly desk: FixDesk;
@@ -121,6 +121,11 @@ export class Engine implements EngineIntents {
     await this.desk.close();
     await Promise.allSettled(this.probes.map((p) => p.close?.()));
     this.flush();
+  }
+
+  /** Per followed file: where reading stands (or stood, once stopped), for a successor to resume. */
+  readPositions(): Map<string, ReadPosition> {
+    return this.sources?.positions() ?? new Map();
   }
 
   private useMatcher(patterns: Pattern[]): Matcher {
@@ -408,12 +413,23 @@ function sameFix(a: Incident['fix'], b: Incident['fix']): boolean {
   return keys.length === Object.keys(b.params).length && keys.every((k) => a.params[k] === b.params[k]);
 }
 
-/** Log sources from config: odoo.conf logfile + extra files + command sources (journald by default under systemd). */
-export function defaultSources(config: Config, odoo: OdooConf, start: 'end' | 'start' | `tail:${number}` = 'tail:65536'): SourceSpec[] {
+/**
+ * Log sources from config: odoo.conf logfile + extra files + command sources (journald by default
+ * under systemd). `resume`: where a previous engine's file sources stopped, by path (a reload).
+ */
+export function defaultSources(
+  config: Config,
+  odoo: OdooConf,
+  start: 'end' | 'start' | `tail:${number}` = 'tail:65536',
+  resume: ReadonlyMap<string, ReadPosition> = new Map(),
+): SourceSpec[] {
   const files = new Set<string>();
   if (odoo.logfile) files.add(odoo.logfile);
   for (const f of config.logs.files) files.add(f);
-  const specs: SourceSpec[] = [...files].map((path) => ({ kind: 'file' as const, path, start }));
+  const specs: SourceSpec[] = [...files].map((path) => {
+    const at = resume.get(path);
+    return at ? { kind: 'file' as const, path, start, resume: at } : { kind: 'file' as const, path, start };
+  });
   // null = the default: under systemd, Odoo's unit journal, where the stderr-only failures are
   // (dead cron threads, port in use, a log file it could not open).
   const commands = config.logs.commands ?? (systemdRuns() ? [journaldSource(config.odoo.unit)] : []);

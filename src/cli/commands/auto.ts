@@ -13,6 +13,7 @@ import { writePeriodicReport } from '../../engine/report.js';
 import type { AlertSink } from '../../engine/alerts/types.js';
 import { loadConfig, type LoadedConfig } from '../../engine/config/load.js';
 import { defaultSources, Engine, type EngineEvent } from '../../engine/engine.js';
+import type { ReadPosition } from '../../engine/logs/sources.js';
 import { errorMessage } from '../../engine/errors.js';
 import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
 import { redactDeep, secretsOf } from '../../engine/redact.js';
@@ -107,7 +108,8 @@ export async function run(globals: GlobalOptions): Promise<number> {
   let sink = newSink(gen);
   const sinkForEngine = engineSink(log, () => sink, () => gen.loaded.config.alerts.cooldownMs);
 
-  const makeEngine = (g: Generation, resume: boolean): Engine => {
+  /** `resume`: after a reload, where the previous engine stopped reading each file. */
+  const makeEngine = (g: Generation, resume: ReadonlyMap<string, ReadPosition> | null): Engine => {
     const { config, odoo } = g.loaded;
     const engine = new Engine({
       config,
@@ -115,9 +117,10 @@ export async function run(globals: GlobalOptions): Promise<number> {
       patternsDir: g.patternsDir,
       mode: 'auto',
       emit: (e) => log.write(e),
-      // After a reload, continue at the end of the logs: re-reading their tail would report
-      // (and alert on) incidents the previous engine already handled.
-      ...(resume ? { sources: defaultSources(config, odoo, 'end') } : {}),
+      // After a reload, go on where the previous engine stopped: re-reading the logs' tail would
+      // report (and alert on) incidents it already handled, and starting at their end would miss
+      // what was written during the reload. A file new to this config starts at its end.
+      ...(resume ? { sources: defaultSources(config, odoo, 'end', resume) } : {}),
     });
     engine.desk.alerts = sinkForEngine;
     // Fix progress is only in the store; a line per step shows in the journal what is running.
@@ -166,13 +169,14 @@ export async function run(globals: GlobalOptions): Promise<number> {
     log.addSecrets(secretsOf(next.loaded.config, next.loaded.odoo));
     for (const w of next.loaded.warnings) log.write({ level: 'warning', event: 'config.warning', text: w });
     await engine.stop();
+    const positions = engine.readPositions();
     if (JSON.stringify(next.loaded.config.alerts) !== JSON.stringify(gen.loaded.config.alerts)) {
       const old = sink;
       sink = newSink(next);
       await old.close(ALERT_DRAIN_MS);
     }
     try {
-      engine = makeEngine(next, true);
+      engine = makeEngine(next, positions);
       await engine.start();
       gen = next;
       log.write({ level: 'info', event: 'reloaded', config: gen.loaded.config.path, patterns: gen.patternsDir, patternCount: gen.patternCount });
@@ -182,7 +186,7 @@ export async function run(globals: GlobalOptions): Promise<number> {
       // go back to what worked rather than run blind.
       log.write({ level: 'error', event: 'reload.failed', error: errorMessage(err), kept: 'previous config and patterns stay in force' });
       await engine.stop().catch(() => undefined);
-      engine = makeEngine(gen, true);
+      engine = makeEngine(gen, new Map([...positions, ...engine.readPositions()]));
       await engine.start();
       await restartApi();
     }
@@ -218,7 +222,7 @@ export async function run(globals: GlobalOptions): Promise<number> {
   // Followed files keep the event loop busy, but with no log source at all nothing would: without
   // this handle Node would exit 0 right after READY and systemd would restart us in a loop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  engine = makeEngine(gen, false);
+  engine = makeEngine(gen, null);
   await engine.start();
   await restartApi();
   const reportTimer = setInterval(() => void writeReport(), REPORT_EVERY_MS);

@@ -72,9 +72,26 @@ export class ErrorGate {
 // FileFollower
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Where a follower stood in a file: which file (device + inode), the next byte it would have read,
+ * and the file's first bytes then (to tell a truncated and rewritten file from the same one).
+ */
+export interface ReadPosition {
+  dev: number;
+  ino: number;
+  offset: number;
+  head: Buffer;
+}
+
 export interface FileFollowerOptions {
   /** Default 'end' (the console shows only new lines). */
   start?: StartPosition;
+  /**
+   * Where an earlier follower of this path stopped (`--auto` reloading its config): continue from
+   * there when the file is still the one it read, so that nothing written in between is missed;
+   * begin at 0 when the file was rotated or truncated since (all of it is new). Overrides `start`.
+   */
+  resume?: ReadPosition;
   onLines: LinesCallback;
   onError?: (err: FollowError) => void;
   onStatus?: (status: FollowStatus, source: string) => void;
@@ -124,6 +141,8 @@ export class FileFollower {
   /** The file present when start() ran: only it gets the configured start position; later files start at 0. */
   private startIdentity: { dev: number; ino: number } | null = null;
   private lastDataAt = 0;
+  /** Where reading stood when the file was last closed (see `position`). */
+  private closedAt: ReadPosition | null = null;
   /** After a watcher error (e.g. the inotify watch limit) wait before trying again; the poll still runs. */
   private watcherRetryAt = 0;
   private _status: FollowStatus = { state: 'starting', message: 'starting', since: Date.now() };
@@ -146,6 +165,12 @@ export class FileFollower {
 
   get status(): FollowStatus {
     return this._status;
+  }
+
+  /** The file being read and the next byte to read; after stop(), where reading ended. */
+  get position(): ReadPosition | null {
+    const f = this.file;
+    return f ? { dev: f.dev, ino: f.ino, offset: f.offset, head: f.head } : this.closedAt;
   }
 
   /** Resolves once the start position is fixed: lines appended after this are delivered. */
@@ -270,8 +295,12 @@ export class FileFollower {
         this.startIdentity !== null && this.startIdentity.dev === st.dev && this.startIdentity.ino === st.ino;
       this.startIdentity = null;
       this.splitter.reset();
+      const head = await readHead(fh, st.size);
       let offset = 0;
-      if (isStartFile) {
+      const resume = this.opts.resume;
+      if (resume && isStartFile) {
+        offset = resumedOffset(resume, st, head);
+      } else if (isStartFile) {
         const begin = startOffset(this.startAt, st.size);
         // Begin one byte early and skip to the next newline: lands on a line boundary whether or not
         // that byte is the newline itself.
@@ -280,7 +309,6 @@ export class FileFollower {
           this.splitter.skipToNextLine();
         }
       }
-      const head = await readHead(fh, st.size);
       this.file = { fh, dev: st.dev, ino: st.ino, offset, head };
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -340,6 +368,7 @@ export class FileFollower {
   private async closeFile(): Promise<void> {
     const f = this.file;
     this.file = null;
+    if (f) this.closedAt = { dev: f.dev, ino: f.ino, offset: f.offset, head: f.head };
     await f?.fh.close().catch(() => undefined);
   }
 
@@ -408,6 +437,18 @@ export class FileFollower {
 }
 
 /** Byte offset where reading begins for a start position (before aligning to a line boundary). */
+/** Where to go on from `at` in the file `st` whose first bytes are `head`: there if it is the same
+ * file, as long or longer, with the same first bytes; else 0 (rotated, truncated or rewritten). */
+export function resumedOffset(at: ReadPosition, st: { dev: number; ino: number; size: number }, head: Buffer): number {
+  const same =
+    at.dev === st.dev &&
+    at.ino === st.ino &&
+    st.size >= at.offset &&
+    head.length >= at.head.length &&
+    head.subarray(0, at.head.length).equals(at.head);
+  return same ? at.offset : 0;
+}
+
 export function startOffset(start: StartPosition, size: number): number {
   if (start === 'start') return 0;
   if (start === 'end') return size;

@@ -7,14 +7,16 @@ import {
   FollowError,
   type FollowStatus,
   type LinesCallback,
+  type ReadPosition,
   type StartPosition,
 } from './follow-file.js';
 
 export { FollowError, parseStartPosition } from './follow-file.js';
-export type { FollowState, FollowStatus, StartPosition, LinesCallback } from './follow-file.js';
+export type { FollowState, FollowStatus, StartPosition, LinesCallback, ReadPosition } from './follow-file.js';
 
 export type SourceSpec =
-  | { kind: 'file'; path: string; start: StartPosition }
+  /** `resume`: where an earlier follower of this path stopped (see FileFollowerOptions). */
+  | { kind: 'file'; path: string; start: StartPosition; resume?: ReadPosition }
   | { kind: 'command'; name: string; argv: string[] };
 
 export interface SourcesOptions {
@@ -33,6 +35,8 @@ export interface LogSources {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): Array<{ source: string; status: FollowStatus }>;
+  /** Per file source (by path): where reading stands, or stood when stopped. */
+  positions(): Map<string, ReadPosition>;
 }
 
 interface Follower {
@@ -58,7 +62,7 @@ export function createSources(
     seen.add(id);
     const common = { onLines, onError, onStatus: options.onStatus, maxLineBytes: options.maxLineBytes, partialLineMs: options.partialLineMs };
     if (spec.kind === 'file') {
-      return new FileFollower(spec.path, { ...common, start: spec.start, pollMs: options.pollMs });
+      return new FileFollower(spec.path, { ...common, start: spec.start, resume: spec.resume, pollMs: options.pollMs });
     }
     if (spec.argv.length === 0 || !spec.argv[0]) throw new UsageError(`logs command "${spec.name}": argv is empty`);
     return new CommandFollower({
@@ -91,6 +95,14 @@ export function createSources(
     },
     status() {
       return followers.map((f) => ({ source: f.source, status: f.status }));
+    },
+    positions() {
+      const out = new Map<string, ReadPosition>();
+      for (const f of followers) {
+        const at = f instanceof FileFollower ? f.position : null;
+        if (at) out.set(f.source, at);
+      }
+      return out;
     },
   };
 }
