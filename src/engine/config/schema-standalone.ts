@@ -6,8 +6,9 @@
 //
 // Regenerate after editing src/engine/config/schema.json:
 //   npm run build && node dist/engine/config/schema-standalone.js
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { generateWhenRun } from '../generated-file.js';
 import { schemaHash, standaloneModule } from '../patterns/schema-standalone.js';
 
 /** The options load.ts compiles the schema with; the generated code must come from the same. */
@@ -38,7 +39,7 @@ export function configSchemaPath(): string {
   return fileURLToPath(new URL('../../../src/engine/config/schema.json', import.meta.url));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(configGeneratedPath(), configStandaloneSource(JSON.parse(readFileSync(configSchemaPath(), 'utf8')) as object));
-  process.stdout.write(`wrote ${configGeneratedPath()}\n`);
-}
+generateWhenRun(import.meta.url, () => ({
+  path: configGeneratedPath(),
+  text: configStandaloneSource(JSON.parse(readFileSync(configSchemaPath(), 'utf8')) as object),
+}));

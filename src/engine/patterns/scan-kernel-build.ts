@@ -8,11 +8,12 @@
 // Debian `apt-get install clang lld`; another clang can be named with CLANG=...):
 //   npm run build:kernel
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateWhenRun } from '../generated-file.js';
 
 /** SIMD for the newline search and bulk memory for the table fills (Node 20 has both). */
 export const CLANG_FLAGS = [
@@ -80,10 +81,13 @@ export function generatedKernelSource(source: string, wasm: Buffer, compiler: st
   ].join('\n');
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+generateWhenRun(import.meta.url, () => {
   const compiler = clangVersion();
   if (!compiler) throw new Error(`no ${clang()} found: install clang and lld (Debian: apt-get install clang lld) or set CLANG`);
   const wasm = compileKernel();
-  writeFileSync(generatedKernelPath(), generatedKernelSource(readFileSync(kernelSourcePath(), 'utf8'), wasm, compiler));
-  process.stdout.write(`wrote ${generatedKernelPath()} (${wasm.length} bytes of wasm)\n`);
-}
+  return {
+    path: generatedKernelPath(),
+    text: generatedKernelSource(readFileSync(kernelSourcePath(), 'utf8'), wasm, compiler),
+    note: `${wasm.length} bytes of wasm`,
+  };
+});

@@ -8,9 +8,10 @@
 // Regenerate after editing patterns/schema.json:
 //   npm run build && node dist/engine/patterns/schema-standalone.js
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { generateWhenRun } from '../generated-file.js';
 
 /** The options load.ts compiles the schema with; the generated code must come from the same. */
 export const AJV_OPTIONS = { allErrors: false, strict: true, strictRequired: false } as const;
@@ -67,7 +68,4 @@ export function schemaPath(): string {
   return fileURLToPath(new URL('../../../patterns/schema.json', import.meta.url));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(generatedPath(), standaloneSource(readFileSync(schemaPath(), 'utf8')));
-  process.stdout.write(`wrote ${generatedPath()}\n`);
-}
+generateWhenRun(import.meta.url, () => ({ path: generatedPath(), text: standaloneSource(readFileSync(schemaPath(), 'utf8')) }));

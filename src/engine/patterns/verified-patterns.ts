@@ -12,9 +12,10 @@
 // Regenerate after editing patterns/*.json or the checks in load.ts / regex-tools.ts:
 //   npm run build && node dist/engine/patterns/verified-patterns.js
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateWhenRun } from '../generated-file.js';
 import { schemaHash } from './schema-standalone.js';
 import { SCHEMA_SHA1, VERIFIED_SHA256 } from './verified-patterns.generated.js';
 
@@ -55,14 +56,16 @@ export function verifiedGeneratedPath(): string {
   return fileURLToPath(new URL('../../../src/engine/patterns/verified-patterns.generated.ts', import.meta.url));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  // Loaded once this module is done (load.ts imports it; a top-level await here would deadlock).
-  void import('./load.js').then(({ defaultPatternsDir, loadPatternFile, patternFiles }) => {
-    const dir = defaultPatternsDir();
-    const files = patternFiles(dir);
-    // Every bundled file must pass the full checks; one that does not throws here.
-    for (const f of files) loadPatternFile(f, { trustVerified: false });
-    writeFileSync(verifiedGeneratedPath(), verifiedSource(readFileSync(join(dir, 'schema.json'), 'utf8'), files.map((f) => readFileSync(f, 'utf8'))));
-    process.stdout.write(`wrote ${verifiedGeneratedPath()} (${files.map((f) => basename(f)).join(', ')})\n`);
-  });
-}
+generateWhenRun(import.meta.url, async () => {
+  // Imported once this module is done (load.ts imports it; a top-level await here would deadlock).
+  const { defaultPatternsDir, loadPatternFile, patternFiles } = await import('./load.js');
+  const dir = defaultPatternsDir();
+  const files = patternFiles(dir);
+  // Every bundled file must pass the full checks; one that does not throws here.
+  for (const f of files) loadPatternFile(f, { trustVerified: false });
+  return {
+    path: verifiedGeneratedPath(),
+    text: verifiedSource(readFileSync(join(dir, 'schema.json'), 'utf8'), files.map((f) => readFileSync(f, 'utf8'))),
+    note: files.map((f) => basename(f)).join(', '),
+  };
+});
