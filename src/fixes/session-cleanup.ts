@@ -9,9 +9,9 @@
 // when the backup dir is on the same filesystem as the sessions and that filesystem would be left with
 // less than 10% free, we skip the backup and say so in the plan (rollback then has nothing to restore).
 import { constants, promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Incident } from '../engine/types.js';
-import { isInside, openConfined } from './lib/confine.js';
+import { isInside } from './lib/confine.js';
 import type { Applied, BackupEntry, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
 export interface SessionCleanupParams {
@@ -24,11 +24,19 @@ export interface SessionFile {
   path: string;
   bytes: number;
   mtimeMs: number;
+  dev: number;
   ino: number;
+  /** The directory holding it (sessions/ or sessions/<xx>/) and that directory's identity at plan time. */
+  parent: string;
+  parentDev: number;
+  parentIno: number;
 }
 
 export interface SessionCleanupData {
   dir: string;
+  /** Identity of the sessions dir at plan time: apply refuses when it is not the same directory. */
+  dirDev: number;
+  dirIno: number;
   maxAgeDays: number;
   cutoffMs: number;
   files: SessionFile[];
@@ -45,13 +53,17 @@ async function collect(dir: string, cutoffMs: number): Promise<SessionFile[]> {
   let seen = 0;
   // Two levels like Odoo: sessions/<sid> (older layouts) and sessions/<xx>/<sid>. Deeper is not Odoo's.
   async function scan(d: string, depth: number): Promise<void> {
+    const dst = await fsp.lstat(d);
+    if (!dst.isDirectory()) return;
     for (const e of await fsp.readdir(d, { withFileTypes: true })) {
       if (++seen > MAX_FILES) throw new Error(`more than ${MAX_FILES} entries under ${dir}; clean up by hand`);
       const p = join(d, e.name);
       const st = await fsp.lstat(p);
       if (st.isSymbolicLink()) continue;
       if (st.isDirectory() && depth === 0) await scan(p, 1);
-      else if (st.isFile() && st.mtimeMs < cutoffMs) out.push({ path: p, bytes: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      else if (st.isFile() && st.mtimeMs < cutoffMs) {
+        out.push({ path: p, bytes: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino, parent: d, parentDev: dst.dev, parentIno: dst.ino });
+      }
     }
   }
   await scan(dir, 0);
@@ -90,6 +102,52 @@ async function backupDecision(ctx: FixContext, sessionsDir: string, bytes: numbe
   return { backup: true, reason: `backed up to ${ctx.config.paths.backupDir} first (rollback restores them)` };
 }
 
+type Opened = { ok: true; handle: fsp.FileHandle } | { ok: false; reason: string };
+
+/** lstat identity check of a path that must still be the planned directory (not a symlink, same dev+ino). */
+async function isPlannedDir(path: string, dev: number, ino: number): Promise<boolean> {
+  try {
+    const st = await fsp.lstat(path);
+    return st.isDirectory() && st.dev === dev && st.ino === ino;
+  } catch {
+    return false;
+  }
+}
+
+async function stillInPlace(parent: string, dev: number, ino: number, data: SessionCleanupData): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (!(await isPlannedDir(data.dir, data.dirDev, data.dirIno))) return { ok: false, reason: `${data.dir} is no longer the planned directory` };
+  if (!(await isPlannedDir(parent, dev, ino))) return { ok: false, reason: `${parent} is no longer the planned directory` };
+  return { ok: true };
+}
+
+/** Opens a planned parent directory without following a symlink and checks it is the same one. */
+async function openPlannedDir(parent: string, dev: number, ino: number, data: SessionCleanupData): Promise<Opened> {
+  if (parent !== data.dir && dirname(parent) !== data.dir) return { ok: false, reason: `${parent} is not inside ${data.dir}` };
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(parent, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    return { ok: false, reason: `${parent} cannot be opened as a directory (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+  const st = await handle.stat();
+  const where = await stillInPlace(parent, dev, ino, data);
+  if (st.dev !== dev || st.ino !== ino || !where.ok) {
+    await handle.close();
+    return { ok: false, reason: where.ok ? `${parent} is no longer the planned directory` : where.reason };
+  }
+  return { ok: true, handle };
+}
+
+/** The planned file, reached through the opened directory: same inode, still a regular file, still old. */
+async function samePlannedFile(viaFd: string, f: SessionFile, cutoffMs: number): Promise<boolean> {
+  try {
+    const st = await fsp.lstat(viaFd);
+    return st.isFile() && st.dev === f.dev && st.ino === f.ino && st.mtimeMs < cutoffMs;
+  } catch {
+    return false;
+  }
+}
+
 export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
   id: 'session-cleanup',
   title: 'Remove expired Odoo session files',
@@ -107,10 +165,12 @@ export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
 
   async plan(params, incident, ctx): Promise<FixPlan<SessionCleanupData>> {
     const cutoffMs = ctx.now() - params.maxAgeDays * DAY_MS;
+    const dirSt = await fsp.lstat(params.dir);
+    if (!dirSt.isDirectory()) throw new Error(`${params.dir} is not a directory`);
     const files = await collect(params.dir, cutoffMs);
     const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
     const decision = files.length ? await backupDecision(ctx, params.dir, totalBytes) : { backup: false, reason: 'nothing to back up' };
-    const data: SessionCleanupData = { ...params, cutoffMs, files, totalBytes, backup: decision.backup, backupReason: decision.reason };
+    const data: SessionCleanupData = { ...params, dirDev: dirSt.dev, dirIno: dirSt.ino, cutoffMs, files, totalBytes, backup: decision.backup, backupReason: decision.reason };
     const sample = files.slice(0, 10).map((f) => `  ${f.path} (${fmtBytes(f.bytes)}, ${new Date(f.mtimeMs).toISOString()})`);
     return {
       fixId: this.id,
@@ -132,39 +192,62 @@ export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
     const backups: BackupEntry[] = [];
     const deleted: string[] = [];
     const skipped: string[] = [];
+    const refused: string[] = [];
     ctx.progress(`deleting ${plan.data.files.length} session file(s)`);
-    for (const f of plan.data.files) {
-      // Re-check the very file planned: same inode, still old, still a regular file, still confined
-      // (openConfined refuses a symlink or a parent swapped for one).
-      let same = false;
-      try {
-        const h = await openConfined(ctx.confiner, f.path, constants.O_RDONLY);
-        try {
-          const st = await h.handle.stat();
-          same = isInside(h.path, plan.data.dir) && st.isFile() && st.ino === f.ino && st.mtimeMs < plan.data.cutoffMs;
-        } finally {
-          await h.handle.close();
-        }
-      } catch {
-        same = false;
-      }
-      if (!same) {
-        skipped.push(f.path);
+    // Odoo's user owns sessions/ and can swap any directory in it for a symlink at any moment, so a
+    // path is never trusted between the check and the unlink: each parent directory is opened once
+    // (O_NOFOLLOW, same device+inode as planned) and files are removed through that descriptor
+    // (/proc/self/fd/N/name resolves to the opened directory itself, like unlinkat()).
+    const byParent = new Map<string, SessionFile[]>();
+    for (const f of plan.data.files) byParent.set(f.parent, [...(byParent.get(f.parent) ?? []), f]);
+    for (const [parent, files] of byParent) {
+      const first = files[0]!;
+      const dir = await openPlannedDir(parent, first.parentDev, first.parentIno, plan.data);
+      if (!dir.ok) {
+        for (const f of files) refused.push(`${f.path} (${dir.reason})`);
         continue;
       }
-      if (plan.data.backup) backups.push(await ctx.writer.backup(f.path));
       try {
-        await fsp.unlink(f.path);
-        deleted.push(f.path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        for (const [i, f] of files.entries()) {
+          const name = basename(f.path);
+          const viaFd = `/proc/self/fd/${dir.handle.fd}/${name}`;
+          if (!(await samePlannedFile(viaFd, f, plan.data.cutoffMs))) {
+            skipped.push(f.path);
+            continue;
+          }
+          if (plan.data.backup) {
+            const entry = await ctx.writer.backup(f.path);
+            // The backup read by path: make sure it copied the planned file, not one swapped in meanwhile.
+            if (entry.size !== f.bytes || !(await samePlannedFile(viaFd, f, plan.data.cutoffMs))) {
+              skipped.push(f.path);
+              continue;
+            }
+            backups.push(entry);
+          }
+          // Right before the unlink: the directory must still sit at its planned path, and so must sessions/.
+          const still = await stillInPlace(parent, first.parentDev, first.parentIno, plan.data);
+          if (!still.ok) {
+            for (const g of files.slice(i)) refused.push(`${g.path} (${still.reason})`);
+            break;
+          }
+          try {
+            await fsp.unlink(viaFd);
+            deleted.push(f.path);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          }
+        }
+      } finally {
+        await dir.handle.close();
       }
     }
-    return { backups, commands: [], undo: { deleted, skipped } };
+    return { backups, commands: [], undo: { deleted, skipped, refused } };
   },
 
   async verify(plan, applied): Promise<Verification> {
-    const { deleted, skipped } = (applied.undo as { deleted: string[]; skipped: string[] }) ?? { deleted: [], skipped: [] };
+    const undo = (applied.undo as { deleted: string[]; skipped: string[]; refused?: string[] } | null) ?? { deleted: [], skipped: [] };
+    const { deleted, skipped } = undo;
+    const refused = undo.refused ?? [];
     const still: string[] = [];
     for (const p of deleted) {
       try {
@@ -179,7 +262,9 @@ export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
     const bytes = plan.data.files.filter((f) => deleted.includes(f.path)).reduce((s, f) => s + f.bytes, 0);
     return {
       ok: true,
-      detail: `deleted ${deleted.length} expired session file(s) (${fmtBytes(bytes)})${skipped.length ? `, left ${skipped.length} that changed since the plan` : ''}; ${fmtBytes(fs.bavail * fs.bsize)} free now`,
+      detail:
+        `deleted ${deleted.length} expired session file(s) (${fmtBytes(bytes)})${skipped.length ? `, left ${skipped.length} that changed since the plan` : ''}` +
+        `${refused.length ? `, REFUSED ${refused.length} whose directory changed since the plan (possible tampering: ${refused[0]})` : ''}; ${fmtBytes(fs.bavail * fs.bsize)} free now`,
     };
   },
 
