@@ -7,7 +7,9 @@
 // exit 0. SIGHUP loads config AND patterns first; if either is bad, one error line names the file
 // and the old ones stay in force; if both are good the engine is replaced (state lives in files:
 // escalation counters, attempts, audit log).
-import { createAlertSink, type AlertDispatcher } from '../../engine/alerts/dispatcher.js';
+import { createAlertmanagerSink } from '../../engine/alerts/alertmanager.js';
+import { createAlertSink } from '../../engine/alerts/dispatcher.js';
+import { fanout, type PendingSink } from '../../engine/alerts/fanout.js';
 import { startHttpApi, type HttpApi } from '../../engine/http-api.js';
 import { writePeriodicReport } from '../../engine/report.js';
 import type { AlertSink } from '../../engine/alerts/types.js';
@@ -103,8 +105,15 @@ export async function run(globals: GlobalOptions): Promise<number> {
   log.addSecrets(secretsOf(gen.loaded.config, gen.loaded.odoo));
   for (const w of gen.loaded.warnings) log.write({ level: 'warning', event: 'config.warning', text: w });
 
-  const newSink = (g: Generation): AlertDispatcher =>
-    createAlertSink(g.loaded.config.alerts, { log: (e) => log.write(e), secrets: log.knownSecrets() });
+  const newSink = (g: Generation): PendingSink =>
+    fanout(
+      createAlertSink(g.loaded.config.alerts, { log: (e) => log.write(e), secrets: log.knownSecrets() }),
+      createAlertmanagerSink(g.loaded.config.alerts.targets, {
+        log: (e) => log.write(e),
+        secrets: log.knownSecrets(),
+        timeoutMs: g.loaded.config.alerts.timeoutMs,
+      }),
+    );
   let sink = newSink(gen);
   const sinkForEngine = engineSink(log, () => sink, () => gen.loaded.config.alerts.cooldownMs);
 

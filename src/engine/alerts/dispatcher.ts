@@ -91,7 +91,8 @@ export function createAlertSink(alerts: Config['alerts'], opts: AlertSinkOptions
   const now = opts.now ?? Date.now;
   const host = opts.host ?? hostname();
   const secrets = opts.secrets ?? [];
-  const targets: TargetState[] = alerts.targets.map((target) => ({
+  // Alertmanager keeps the state of an alert itself and wants re-sends: its own sink (alertmanager.ts).
+  const targets: TargetState[] = alerts.targets.filter((t) => t.kind !== 'alertmanager').map((target) => ({
     target,
     label: `${target.kind} ${redact(target.url, secrets)}`,
     queue: [],

@@ -49,9 +49,12 @@ export interface Endpoint {
 }
 
 export interface AlertTarget {
-  kind: 'mattermost' | 'webhook';
+  /** `alertmanager`: url is Alertmanager's base URL; alerts go to its API v2 (src/engine/alerts/alertmanager.ts). */
+  kind: 'mattermost' | 'webhook' | 'alertmanager';
   url: string;
   minSeverity: 'info' | 'warning' | 'critical';
+  /** Alertmanager only: how often firing alerts are re-sent (default 60 s). */
+  resendMs?: number;
   /** Mattermost only. */
   channel?: string;
   username?: string;
