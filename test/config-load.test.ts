@@ -217,7 +217,7 @@ describe('loadConfig: every bad input is one exact line', () => {
     const a = file('a.yaml', 'services:\n  - name: pg\n    tcp: 5432\n');
     expect(await errorOf(isolated({ configPath: a }))).toBe(`${a}: services[0].tcp: expected host:port (e.g. 127.0.0.1:5432) or null, got 5432`);
     const b = file('b.yaml', 'alerts:\n  targets:\n    - kind: slack\n      url: https://x.example\n');
-    expect(await errorOf(isolated({ configPath: b }))).toBe(`${b}: alerts.targets[0].kind: expected one of "mattermost", "webhook", got "slack"`);
+    expect(await errorOf(isolated({ configPath: b }))).toBe(`${b}: alerts.targets[0].kind: expected one of "mattermost", "webhook", "alertmanager", got "slack"`);
     const c = file('c.yaml', 'endpoints:\n  - target: http://127.0.0.1:8069\n');
     expect(await errorOf(isolated({ configPath: c }))).toBe(`${c}: endpoints[0].name: missing, expected a non-empty string`);
   });
