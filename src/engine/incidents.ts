@@ -12,10 +12,12 @@ import type {
   IncidentOrigin,
   IncidentStatus,
   PatternFix,
+  LogRecord,
   PatternMatch,
   ProbeName,
   Severity,
 } from './types.js';
+import type { Signature } from './unclassified/signature.js';
 import { SEVERITY_RANK } from './types.js';
 
 /** `permission-denied|path=/srv/odoo/filestore/db`: pattern id, then `name=value` per fingerprint capture. */
@@ -23,6 +25,15 @@ export function patternFingerprint(m: PatternMatch): string {
   const parts = [m.pattern.id];
   for (const name of m.pattern.fingerprint) parts.push(`${name}=${m.captures[name] ?? ''}`);
   return parts.join('|');
+}
+
+export function unclassifiedFingerprint(signature: string): string {
+  return `unclassified|${signature}`;
+}
+
+/** Occurrences per minute between first and last seen (a burst inside one minute counts as one minute). */
+export function incidentRate(i: Pick<Incident, 'count' | 'firstSeen' | 'lastSeen'>): number {
+  return i.count / Math.max(1, (i.lastSeen - i.firstSeen) / 60_000);
 }
 
 export function probeFingerprint(probe: ProbeName, key: string): string {
@@ -108,6 +119,60 @@ export class IncidentBook {
   }
 
   /**
+   * Records one record no pattern explains, grouped by its signature. `severity` is this record's
+   * (the incident keeps the worst seen); `request` is the failing request, when known.
+   */
+  addUnclassified(sig: Signature, record: LogRecord, severity: Severity, now: number): Incident {
+    const fingerprint = unclassifiedFingerprint(sig.key);
+    const id = incidentId(fingerprint);
+    const t = record.time ?? now;
+    const existing = this.byId.get(id);
+    if (existing) {
+      existing.count++;
+      if (t < existing.firstSeen) existing.firstSeen = t;
+      if (t > existing.lastSeen) existing.lastSeen = t;
+      if (SEVERITY_RANK[severity] > SEVERITY_RANK[existing.severity]) existing.severity = severity;
+      if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
+        existing.status = 'open';
+        existing.resolvedAt = null;
+      }
+      this.wake(existing, now);
+      return existing;
+    }
+    const where = sig.frame ? ` in ${sig.frame}` : sig.logger ? ` (logger ${sig.logger})` : '';
+    const incident: Incident = {
+      id,
+      fingerprint,
+      origin: {
+        kind: 'unclassified',
+        signature: sig.key,
+        exceptionClass: sig.exceptionClass,
+        addon: sig.addon,
+        frame: sig.frame,
+        logger: sig.logger,
+        request: null,
+      },
+      title: sig.title,
+      severity,
+      category: sig.addon ? 'code' : 'other',
+      hint:
+        `No pattern explains this error: it was raised${where}. Read the sample's traceback; ` +
+        `\`odoo-heal patterns suggest ${id}\` drafts a pattern that names it (local patterns go in /etc/odoo-heal/patterns.d).`,
+      status: 'open',
+      count: 1,
+      firstSeen: t,
+      lastSeen: t,
+      sample: record,
+      detail: record.exception ?? record.message,
+      fix: null,
+      resolvedAt: null,
+      snoozedUntil: null,
+    };
+    this.byId.set(id, incident);
+    return incident;
+  }
+
+  /**
    * Adds the incidents another book built from the matches that come after all of this book's
    * matches (the second half of a log scanned in a worker thread): the same result as adding those
    * matches here one by one, for books that only ever received matches (no resolve, no snooze).
@@ -122,6 +187,10 @@ export class IncidentBook {
       existing.count += i.count;
       if (i.firstSeen < existing.firstSeen) existing.firstSeen = i.firstSeen;
       if (i.lastSeen > existing.lastSeen) existing.lastSeen = i.lastSeen;
+      if (SEVERITY_RANK[i.severity] > SEVERITY_RANK[existing.severity]) existing.severity = i.severity;
+      if (existing.origin.kind === 'unclassified' && i.origin.kind === 'unclassified' && existing.origin.request === null) {
+        existing.origin.request = i.origin.request;
+      }
     }
   }
 
@@ -233,6 +302,7 @@ export class IncidentBook {
     const all = this.list();
     return (
       all.find((i) => i.fingerprint === ref) ??
+      all.find((i) => i.origin.kind === 'unclassified' && i.origin.signature === ref) ??
       all.find((i) => i.origin.kind === 'pattern' && i.origin.patternId === ref)
     );
   }

@@ -31,7 +31,7 @@ export const INCIDENT_HISTORY_LIMIT = 2000;
 export const OUTCOMES: readonly AttemptOutcome[] = ['planned', 'running', 'verified', 'failed', 'rolled_back', 'refused'];
 
 /** Where an incident comes from, which is also the key its effectiveness is counted under. */
-export type IncidentSourceKind = 'pattern' | 'probe' | 'engine' | 'unknown';
+export type IncidentSourceKind = 'pattern' | 'probe' | 'engine' | 'unclassified' | 'unknown';
 
 export interface ReportIncident {
   id: string;

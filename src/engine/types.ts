@@ -128,7 +128,24 @@ export type IncidentOrigin =
   | { kind: 'pattern'; patternId: string; captures: Record<string, string> }
   | { kind: 'probe'; probe: ProbeName; key: string }
   /** Raised by the engine itself, e.g. "auto-heal gave up on X". */
-  | { kind: 'engine'; key: string };
+  | { kind: 'engine'; key: string }
+  /** Records no pattern explains (ERROR/CRITICAL, or carrying a traceback), grouped by signature
+   * (src/engine/unclassified/signature.ts). */
+  | UnclassifiedOrigin;
+
+export interface UnclassifiedOrigin {
+  kind: 'unclassified';
+  /** `class|masked message|module/path.py:function` (or `logger:<name>` when no frame is in an addon). */
+  signature: string;
+  exceptionClass: string | null;
+  /** The addon whose code raised (from the innermost addon frame), or null. */
+  addon: string | null;
+  /** `module/path.py:function`, or null. */
+  frame: string | null;
+  logger: string | null;
+  /** The failing request (`GET /sale_bug/confirm`) named by the werkzeug line next to a record, or null. */
+  request: string | null;
+}
 
 export interface Incident {
   /** Short stable id derived from the fingerprint (`i-` + 8 hex). */

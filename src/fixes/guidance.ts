@@ -21,7 +21,7 @@ const KEYS = ['module', 'lib', 'dep', 'file', 'line', 'port', 'limit', 'value'] 
 
 function inferTopic(incident: Incident): Topic {
   const o = incident.origin;
-  const id = o.kind === 'pattern' ? o.patternId : o.kind === 'probe' ? `${o.probe}:${o.key}` : o.key;
+  const id = o.kind === 'pattern' ? o.patternId : o.kind === 'probe' ? `${o.probe}:${o.key}` : o.kind === 'engine' ? o.key : o.signature;
   if (/external|dependency-lib|no.module.named|import/i.test(id)) return 'external-dependency';
   if (/depends|module-dependency/i.test(id)) return 'module-dependency';
   if (/module/i.test(id)) return 'module-not-found';

@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import { memo, type MutableRefObject } from 'react';
 import type { AttemptOutcome, AttemptSummary, Incident } from '../engine/types.js';
 import { useEngine } from './context.js';
+import { incidentRate } from '../engine/incidents.js';
 import { formatDuration } from './format.js';
 import { keysOf } from './keymap.js';
 import { sanitizeText } from './sanitize.js';
@@ -18,6 +19,11 @@ export const OUTCOME_COLOR: Record<AttemptOutcome, BasicColor> = {
   rolled_back: 'yellow',
   refused: 'yellow',
 };
+
+/** Occurrences per minute, in words. */
+function formatRate(perMinute: number): string {
+  return `${perMinute >= 10 ? Math.round(perMinute) : perMinute.toFixed(1)}/min`;
+}
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
@@ -53,6 +59,12 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number): St
     for (const [k, v] of Object.entries(inc.origin.captures)) push(`  ${sanitizeText(k)} = ${sanitizeText(v)}`);
   } else if (inc.origin.kind === 'probe') {
     push(`Probe ${inc.origin.probe} · ${sanitizeText(inc.origin.key)}`, { bold: true });
+  } else if (inc.origin.kind === 'unclassified') {
+    const o = inc.origin;
+    push(`Unclassified (no pattern) · ${formatRate(incidentRate(inc))}`, { bold: true });
+    if (o.addon) push(`  addon = ${sanitizeText(o.addon)}${o.frame ? ` · ${sanitizeText(o.frame)}` : ''}`);
+    if (o.request) push(`  request = ${sanitizeText(o.request)}`);
+    push(`  signature = ${sanitizeText(o.signature)}`, { dim: true });
   } else {
     push(`Raised by odoo-heal · ${sanitizeText(inc.origin.key)}`, { bold: true });
   }
