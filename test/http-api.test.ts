@@ -235,6 +235,16 @@ describe('HTTP API', () => {
     expect(s.get('odoo_heal_fix_attempts_total{fix="cron-deprecated-fields"}')).toBe(1);
     expect(s.get('odoo_heal_fix_attempt_outcomes{fix="cron-deprecated-fields",outcome="verified"}')).toBe(1);
     expect(s.get('odoo_heal_incidents{severity="critical",status="resolved"}')).toBeGreaterThanOrEqual(1);
+    // Fleet labels: the build, and open incidents by the rule that raised them.
+    const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const build = [...s.keys()].filter((k) => k.startsWith('odoo_heal_build_info{'));
+    expect(build).toEqual([`odoo_heal_build_info{version="${version}",odoo_version="unknown",odoo_mode="${engine.store.getState().odoo.mode}",mode="console"}`]);
+    const open = engine.book.list().filter((i) => i.status !== 'resolved');
+    expect(open.length).toBeGreaterThan(0);
+    const dbProbe = open.filter((i) => i.origin.kind === 'probe' && i.origin.probe === 'database' && i.severity === 'critical').length;
+    expect(dbProbe).toBeGreaterThan(0);
+    expect(s.get('odoo_heal_open_incidents{rule="probe:database",kind="probe",severity="critical"}')).toBe(dbProbe);
+    expect(s.get('odoo_heal_circuit_breakers_open')).toBe(0);
     const after = engine.store.getState().counters;
     expect(before.linesRead).toBeGreaterThan(0);
     for (const [metric, key] of [

@@ -1,7 +1,7 @@
 // Command-line entry: parses arguments and hands over to one command module. Command modules are
 // imported lazily so that `check` never pays for loading Ink/React.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { odooHealVersion } from '../engine/version.js';
 import { UsageError, errorMessage } from '../engine/errors.js';
 
 export interface GlobalOptions {
@@ -9,13 +9,6 @@ export interface GlobalOptions {
   odooConfig?: string;
   patterns?: string;
   color: boolean;
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 /** Runs a lazily imported command and turns its result or error into an exit code. */
@@ -42,7 +35,7 @@ export function buildProgram(): Command {
   const program = new Command('odoo-heal');
   program
     .description('Watch an Odoo deployment, explain what is wrong, and heal it.')
-    .version(version(), '-V, --version')
+    .version(odooHealVersion(), '-V, --version')
     .option('--config <path>', "odoo-heal's own config file (YAML; default /etc/odoo-heal/config.yaml if present)")
     .option('--odoo-config <path>', 'odoo.conf to use instead of discovering it')
     .option('--patterns <dir>', 'pattern directory (default: the bundled patterns/)')

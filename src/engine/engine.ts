@@ -65,6 +65,11 @@ export class Engine implements EngineIntents {
   sourceNames: string[] = [];
   readonly desk: FixDesk;
 
+  /** Console or --auto: for /metrics' build info. */
+  get mode(): EngineMode {
+    return this.deps.mode;
+  }
+
   constructor(private readonly deps: EngineDeps) {
     this.config = deps.config;
     this.odoo = deps.odoo;

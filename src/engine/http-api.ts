@@ -15,7 +15,9 @@ import { listAttempts, summarize, type AttemptRecord } from '../fixes/attempts.j
 import type { Config } from './config/types.js';
 import type { Engine } from './engine.js';
 import { errorMessage } from './errors.js';
+import { isOpenBreaker, ruleOf } from './incident-rule.js';
 import { healthFromEngine } from './report.js';
+import { odooHealVersion } from './version.js';
 import { incidentsJSON } from './report-format.js';
 import { FixBusyError } from './fix-desk.js';
 import { redactDeep, secretsOf } from './redact.js';
@@ -126,6 +128,9 @@ export function renderMetrics(engine: Engine, attempts: readonly AttemptRecord[]
     'When each probe last ran, since the Unix epoch.',
     health.probes.map((p) => [{ probe: p.probe }, seconds(p.checkedAt)]),
   );
+  m.family('odoo_heal_build_info', 'gauge', 'odoo-heal version, the Odoo it watches and how it runs (always 1).', [
+    [{ version: odooHealVersion(), odoo_version: s.odoo.version ?? 'unknown', odoo_mode: s.odoo.mode, mode: engine.mode }, 1],
+  ]);
   const incidents = engine.book.list();
   m.family(
     'odoo_heal_incidents',
@@ -135,6 +140,25 @@ export function renderMetrics(engine: Engine, attempts: readonly AttemptRecord[]
       INCIDENT_STATUSES.map((st): [Record<string, string>, number] => [{ severity: sev, status: st }, incidents.filter((i) => i.severity === sev && i.status === st).length]),
     ),
   );
+  // Open incidents by the rule that raised them: bounded labels only (ruleOf), never log text.
+  const open = new Map<string, { labels: { rule: string; kind: string; severity: string }; n: number }>();
+  for (const i of incidents) {
+    if (i.status === 'resolved') continue;
+    const labels = { rule: ruleOf(i), kind: i.origin.kind, severity: i.severity };
+    const key = `${labels.rule}\0${labels.kind}\0${labels.severity}`;
+    const e = open.get(key);
+    if (e) e.n++;
+    else open.set(key, { labels, n: 1 });
+  }
+  m.family(
+    'odoo_heal_open_incidents',
+    'gauge',
+    'Incidents not resolved, by the rule that raised them (pattern id, probe:<name>, ...), kind and severity.',
+    [...open.values()].sort((a, b) => (a.labels.rule < b.labels.rule ? -1 : 1)).map((e) => [e.labels, e.n]),
+  );
+  m.family('odoo_heal_circuit_breakers_open', 'gauge', 'Incidents auto-heal gave up on (circuit breaker open).', [
+    [{}, incidents.filter(isOpenBreaker).length],
+  ]);
   const perFix = new Map<string, Record<AttemptOutcome, number>>();
   for (const a of attempts) {
     let o = perFix.get(a.fixId);

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { AlertTarget } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import { redact, redactDeep } from '../redact.js';
-import type { Incident } from '../types.js';
+import { ruleOf } from '../incident-rule.js';
 import { SEVERITY_RANK } from '../types.js';
 import type { AlertLogEvent } from './dispatcher.js';
 import type { AlertEvent, AlertSink } from './types.js';
@@ -36,14 +36,6 @@ export interface AlertmanagerSinkOptions {
   batchMs?: number;
 }
 
-/** The label that says which rule of odoo-heal raised the incident (a pattern id, a probe, ...). */
-export function patternLabel(i: Incident): string {
-  const o = i.origin as { kind: string; patternId?: string; probe?: string; key?: string; signature?: string };
-  if (o.kind === 'pattern' && o.patternId) return o.patternId;
-  if (o.kind === 'probe' && o.probe) return `probe:${o.probe}`;
-  return o.kind;
-}
-
 export function alertFor(e: AlertEvent, host: string, endsAt: number): PostableAlert {
   const i = e.incident;
   const annotations: Record<string, string> = { title: i.title, summary: `${i.title} (${i.count}×)` };
@@ -57,7 +49,7 @@ export function alertFor(e: AlertEvent, host: string, endsAt: number): PostableA
       alertname: ALERTNAME,
       instance: host,
       severity: i.severity,
-      pattern: patternLabel(i),
+      pattern: ruleOf(i),
       kind: i.origin.kind,
       category: i.category,
       incident: i.id,
