@@ -156,6 +156,11 @@ export function startAuto(sb: Sandbox, env: NodeJS.ProcessEnv = {}): AutoProcess
     [join(ROOT, 'bin', 'odoo-heal'), '--auto', '--config', sb.config, '--odoo-config', sb.odooConf, '--patterns', sb.patterns],
     { cwd: sb.dir, env: { PATH: process.env.PATH, HOME: sb.dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  return collectJsonLines(child);
+}
+
+/** Collects a child's stdout as JSON lines (the `--auto` output) with a waitFor over them. */
+export function collectJsonLines(child: ChildProcess): AutoProcess {
   const lines: Line[] = [];
   const garbage: string[] = [];
   let out = '';
