@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { odooHealVersion } from '../engine/version.js';
 import { UsageError, errorMessage } from '../engine/errors.js';
+import { exitQuietlyOnClosedStdout, flushStdout, printErr } from './output.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -18,16 +19,16 @@ async function runCommand(load: () => Promise<number>): Promise<never> {
     code = await load();
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`odoo-heal: ${err.message}\n`);
+      printErr(`odoo-heal: ${err.message}\n`);
       code = err.exitCode;
     } else {
-      process.stderr.write(`odoo-heal: ${errorMessage(err)}\n`);
-      if (process.env.ODOO_HEAL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      printErr(`odoo-heal: ${errorMessage(err)}\n`);
+      if (process.env.ODOO_HEAL_DEBUG && err instanceof Error) printErr(`${err.stack}\n`);
       code = 3;
     }
   }
   // Let stdout drain (large --json output into a pipe) before exiting.
-  await new Promise<void>((resolve) => (process.stdout.write('', () => resolve())));
+  await flushStdout();
   process.exit(code);
 }
 
@@ -163,11 +164,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // `odoo-heal detect x.log | head` closes the pipe early: that is not an error.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
+  exitQuietlyOnClosedStdout();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

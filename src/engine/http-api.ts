@@ -22,6 +22,7 @@ import { incidentsJSON } from './report-format.js';
 import { FixBusyError } from './fix-desk.js';
 import { redactDeep, secretsOf } from './redact.js';
 import type { HealthReport } from './health.js';
+import { safeJsonStringify } from './text/terminal-safe.js';
 import type { AttemptOutcome, Severity } from './types.js';
 
 export const FIX_RESULT_FORMAT = 'odoo-heal/http-fix@1';
@@ -227,7 +228,7 @@ export async function startHttpApi(engine: Engine, config: Config = engine.confi
   };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
-    const text = typeof body === 'string' ? body : `${JSON.stringify(redactDeep(body, secrets), null, 2)}\n`;
+    const text = typeof body === 'string' ? body : `${safeJsonStringify(redactDeep(body, secrets), 2)}\n`;
     res.writeHead(status, {
       'content-type': typeof body === 'string' ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json; charset=utf-8',
       'cache-control': 'no-store',

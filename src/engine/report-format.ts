@@ -2,12 +2,14 @@
 // as Markdown (also the default human output of `odoo-heal report`), and shapes incidents for the
 // HTTP `/incidents` endpoint (`odoo-heal/incidents@1`).
 import type { Effectiveness, Report, ReportAttempt, ReportIncident } from './report.js';
+import { safeJsonStringify, sanitizeBlock } from './text/terminal-safe.js';
 import type { Incident } from './types.js';
 
 export const INCIDENTS_FORMAT = 'odoo-heal/incidents@1';
 
 export function renderReportJSON(report: Report): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  // Also written to report.json in the state dir, which an admin may `cat`: C1/bidi escaped.
+  return `${safeJsonStringify(report, 2)}\n`;
 }
 
 /** `850 ms`, `42 s`, `3.5 min`, `2.1 h`, `3.0 d`. */
@@ -131,7 +133,8 @@ export function renderReportMarkdown(report: Report): string {
     out.push('', '## Warnings', '');
     for (const w of report.warnings) out.push(`- ${cell(w, 400)}`);
   }
-  return `${out.join('\n')}\n`;
+  // Also written to report.md in the state dir, which an admin may `cat`: no escape sequences.
+  return sanitizeBlock(`${out.join('\n')}\n`);
 }
 
 // ------------------------------------------------------------------------------------ /incidents

@@ -4,6 +4,7 @@ import { verifyAudit } from '../../engine/audit.js';
 import { loadConfig } from '../../engine/config/load.js';
 import { UsageError } from '../../engine/errors.js';
 import type { GlobalOptions } from '../main.js';
+import { print } from '../output.js';
 
 export async function verify(globals: GlobalOptions, opts: { file?: string }): Promise<number> {
   let path = opts.file;
@@ -15,9 +16,9 @@ export async function verify(globals: GlobalOptions, opts: { file?: string }): P
   }
   const res = await verifyAudit(path);
   if (res.ok) {
-    process.stdout.write(`audit log ${path}: intact, ${res.entries} ${res.entries === 1 ? 'entry' : 'entries'}\n`);
+    print(`audit log ${path}: intact, ${res.entries} ${res.entries === 1 ? 'entry' : 'entries'}\n`);
     return 0;
   }
-  process.stdout.write(`audit log ${path}: TAMPERED at line ${res.line}: ${res.reason}\n`);
+  print(`audit log ${path}: TAMPERED at line ${res.line}: ${res.reason}\n`);
   return 2;
 }

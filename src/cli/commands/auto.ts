@@ -21,6 +21,7 @@ import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js'
 import { redactDeep, secretsOf } from '../../engine/redact.js';
 import { createSdNotifier } from '../../engine/sd-notify.js';
 import type { GlobalOptions } from '../main.js';
+import { jsonLine, jsonLogStream } from '../output.js';
 
 /** How often --auto writes report.json / report.md into the state directory. */
 const REPORT_EVERY_MS = 5 * 60_000;
@@ -47,7 +48,7 @@ class JsonLog {
   write(e: Line): void {
     const { level, event, ...rest } = e;
     const line = redactDeep({ time: new Date().toISOString(), level, event, ...rest }, this.secrets);
-    this.out.write(`${JSON.stringify(line)}\n`);
+    this.out.write(jsonLine(line));
   }
 }
 
@@ -98,7 +99,7 @@ function engineSink(log: JsonLog, current: () => AlertSink, cooldownMs: () => nu
 }
 
 export async function run(globals: GlobalOptions): Promise<number> {
-  const log = new JsonLog(process.stdout);
+  const log = new JsonLog(jsonLogStream());
   const sd = createSdNotifier({ onError: (message) => log.write({ level: 'warning', event: 'sd_notify.failed', error: message }) });
 
   let gen = await loadGeneration(globals); // a bad file at start: ConfigError → one line, exit 2

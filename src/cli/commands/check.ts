@@ -7,6 +7,7 @@ import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js'
 import { Matcher } from '../../engine/patterns/matcher.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
+import { print, printErr, printJson } from '../output.js';
 
 export async function run(globals: GlobalOptions, opts: { json?: boolean; timeout?: string }): Promise<number> {
   const budgetMs = Number(opts.timeout ?? '8000');
@@ -23,14 +24,15 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean; timeou
   clearTimeout(timer);
   if (!report) {
     const line = `UNKNOWN: check did not finish within ${budgetMs} ms`;
-    process.stdout.write(opts.json ? `${JSON.stringify({ format: 'odoo-heal/check@1', status: 'unknown', exitCode: 3, error: line })}\n` : `${line}\n`);
+    if (opts.json) printJson({ format: 'odoo-heal/check@1', status: 'unknown', exitCode: 3, error: line }, 0);
+    else print(`${line}\n`);
     return 3;
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, warnings }, null, 2)}\n`);
+    printJson({ ...report, warnings });
   } else {
-    for (const w of warnings) process.stderr.write(`odoo-heal: ${w}\n`);
-    process.stdout.write(formatReport(report));
+    for (const w of warnings) printErr(`odoo-heal: ${w}\n`);
+    print(formatReport(report));
   }
   return report.exitCode;
 }

@@ -3,6 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { UsageError } from '../../engine/errors.js';
 import type { GlobalOptions } from '../main.js';
+import { onTerminal } from '../output.js';
 
 const NOT_A_TERMINAL =
   'the console needs an interactive terminal; use `odoo-heal --auto` (headless), `odoo-heal check` or `odoo-heal detect`';
@@ -42,7 +43,7 @@ function tuneHeapForConsole(): void {
 }
 
 export async function run(globals: GlobalOptions): Promise<number> {
-  if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) throw new UsageError(NOT_A_TERMINAL);
+  if (!onTerminal().stdout || !onTerminal().stdin) throw new UsageError(NOT_A_TERMINAL);
   if (looksLikeCi(process.env)) {
     throw new UsageError('the console cannot draw live while CI variables are set (CI, CONTINUOUS_INTEGRATION); unset them or use `odoo-heal --auto`');
   }

@@ -6,6 +6,7 @@ import type { EngineEvent } from '../../engine/engine.js';
 import { UsageError } from '../../engine/errors.js';
 import type { Demo } from '../../demo/demo.js';
 import type { GlobalOptions } from '../main.js';
+import { onTerminal, printErr, printJson } from '../output.js';
 
 export interface DemoCliOptions {
   headless?: boolean;
@@ -45,9 +46,10 @@ function intro(minutes: number, headless: boolean, keep: boolean): string {
 export async function run(globals: GlobalOptions, opts: DemoCliOptions = {}): Promise<number> {
   const minutes = parseMinutes(opts.minutes);
   const keep = process.env.ODOO_HEAL_DEMO_KEEP === '1';
-  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const term = onTerminal();
+  const tty = term.stdout && term.stdin;
   let headless = opts.headless === true;
-  const info = (line: string): void => void process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
+  const info = (line: string): void => void printErr(line.endsWith('\n') ? line : `${line}\n`);
   if (!headless && !tty) {
     info('odoo-heal demo: stdout is not a terminal, running headless (JSON lines on stdout).');
     headless = true;
@@ -62,7 +64,7 @@ export async function run(globals: GlobalOptions, opts: DemoCliOptions = {}): Pr
   const { startDemo } = await import('../../demo/demo.js');
   const jsonLine = (e: EngineEvent): void => {
     const { level, event, ...rest } = e;
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...rest })}\n`);
+    printJson({ time: new Date().toISOString(), level, event, ...rest }, 0);
   };
   let demo: Demo | null = null;
   const onExit = (): void => demo?.cleanupSync();

@@ -15,6 +15,7 @@ import type { Incident, Status } from '../../engine/types.js';
 import { STATUS_EXIT } from '../../engine/types.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
+import { print, printErr, printJson } from '../output.js';
 
 export const DETECT_FORMAT = 'odoo-heal/detect@1';
 
@@ -27,7 +28,7 @@ export interface DetectOptions {
 async function configuredSources(globals: GlobalOptions): Promise<string[]> {
   const { loadConfig } = await import('../../engine/config/load.js');
   const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  for (const w of loaded.warnings) process.stderr.write(`odoo-heal: warning: ${w}\n`);
+  for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
   const files = [loaded.odoo.logfile, ...loaded.config.logs.files].filter((f): f is string => !!f);
   return [...new Set(files)];
 }
@@ -63,13 +64,13 @@ export async function run(globals: GlobalOptions, files: string[], opts: DetectO
   if (sources.filter((s) => s === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   const result = await scanSources(sources, new Matcher(patterns), { since, now: () => now });
   const status = statusOf(result);
-  for (const s of result.sources) if (s.error) process.stderr.write(`odoo-heal: ${s.error}\n`);
+  for (const s of result.sources) if (s.error) printErr(`odoo-heal: ${s.error}\n`);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(detectJSON(result, status, since, now), null, 2)}\n`);
+    printJson(detectJSON(result, status, since, now));
   } else {
     // Loaded only for the table: strip-ansi costs a few ms of a start-up that bench/log-scan times.
     const { sanitizeText } = await import('../../ui/sanitize.js');
-    process.stdout.write(formatDetect(result, sanitizeText));
+    print(formatDetect(result, sanitizeText));
   }
   return STATUS_EXIT[status];
 }

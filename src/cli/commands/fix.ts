@@ -1,6 +1,5 @@
 // `odoo-heal fix`: list fixable incidents, or plan / confirm / apply / verify the fix of one.
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { currentWho } from '../../engine/audit.js';
 import { loadConfig } from '../../engine/config/load.js';
 import type { Config, OdooConf } from '../../engine/config/types.js';
@@ -18,6 +17,7 @@ import { runAttempt, type AttemptDeps, type AttemptRecord } from '../../fixes/at
 import { getFix } from '../../fixes/registry.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
+import { ask, onTerminal, print, printErr, printJson } from '../output.js';
 
 export const FIX_FORMAT = 'odoo-heal/fix@1';
 
@@ -60,16 +60,6 @@ function probeRunner(config: Config, odoo: OdooConf): (name: ProbeName) => Promi
   };
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(question);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
 function outcomeExit(rec: AttemptRecord): number {
   if (rec.outcome === 'verified' || rec.outcome === 'planned') return 0;
   if (rec.outcome === 'refused') return 1;
@@ -85,13 +75,11 @@ export async function run(globals: GlobalOptions, ref: string | undefined, opts:
 
   if (!ref) {
     if (opts.json) {
-      process.stdout.write(
-        `${JSON.stringify({ format: FIX_FORMAT, incidents: fixable.map((i) => ({ id: i.id, fingerprint: i.fingerprint, title: i.title, severity: i.severity, count: i.count, fix: i.fix })) }, null, 2)}\n`,
-      );
+      printJson({ format: FIX_FORMAT, incidents: fixable.map((i) => ({ id: i.id, fingerprint: i.fingerprint, title: i.title, severity: i.severity, count: i.count, fix: i.fix })) });
     } else if (fixable.length === 0) {
-      process.stdout.write('No fixable incidents found.\n');
+      print('No fixable incidents found.\n');
     } else {
-      process.stdout.write(
+      print(
         `${renderTable(
           ['ID', 'SEVERITY', 'COUNT', 'FIX', 'TITLE'],
           fixable.map((i) => [i.id, i.severity.toUpperCase(), String(i.count), i.fix!.id, i.title]),
@@ -118,29 +106,29 @@ export async function run(globals: GlobalOptions, ref: string | undefined, opts:
     probe: probeRunner(config, odoo),
     systemd: existsSync('/run/systemd/system'),
     progress: (step) => {
-      if (!opts.json) process.stderr.write(`… ${step}\n`);
+      if (!opts.json) printErr(`… ${step}\n`);
     },
   };
   const who = currentWho();
   const planned = await runAttempt(fix, incident, deps, { who, dryRun: true });
   if (!planned.plan) {
-    if (opts.json) process.stdout.write(`${JSON.stringify({ format: FIX_FORMAT, incident: incident.id, attempt: planned }, null, 2)}\n`);
-    else process.stdout.write(`Fix ${fix.id} does not apply: ${planned.message}\n`);
+    if (opts.json) printJson({ format: FIX_FORMAT, incident: incident.id, attempt: planned });
+    else print(`Fix ${fix.id} does not apply: ${planned.message}\n`);
     return 1;
   }
   const plan = planned.plan;
   if (!opts.json) {
-    process.stdout.write(`Incident ${incident.id}: ${incident.title}\nFix: ${fix.id} — ${plan.summary}\nWhy: ${plan.why}\n\n${plan.preview}\n\n`);
+    print(`Incident ${incident.id}: ${incident.title}\nFix: ${fix.id} — ${plan.summary}\nWhy: ${plan.why}\n\n${plan.preview}\n\n`);
   }
   if (opts.dryRun || !plan.applicable) {
-    if (opts.json) process.stdout.write(`${JSON.stringify({ format: FIX_FORMAT, incident: incident.id, dryRun: true, plan }, null, 2)}\n`);
-    else if (!plan.applicable) process.stdout.write('Guidance only: nothing to apply automatically.\n');
+    if (opts.json) printJson({ format: FIX_FORMAT, incident: incident.id, dryRun: true, plan });
+    else if (!plan.applicable) print('Guidance only: nothing to apply automatically.\n');
     return 0;
   }
   if (!opts.yes) {
-    if (!process.stdin.isTTY) throw new UsageError('not on a terminal: pass --yes to apply, or --dry-run to only see the plan');
-    if (!(await confirm(`Apply this fix? [y/N] `))) {
-      process.stdout.write('Cancelled; nothing changed.\n');
+    if (!onTerminal().stdin) throw new UsageError('not on a terminal: pass --yes to apply, or --dry-run to only see the plan');
+    if (!(await ask(`Apply this fix? [y/N] `))) {
+      print('Cancelled; nothing changed.\n');
       return 1;
     }
   }
@@ -152,10 +140,10 @@ export async function run(globals: GlobalOptions, ref: string | undefined, opts:
     await lock.release();
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ format: FIX_FORMAT, incident: incident.id, attempt: rec }, null, 2)}\n`);
+    printJson({ format: FIX_FORMAT, incident: incident.id, attempt: rec });
   } else {
-    process.stdout.write(`Attempt ${rec.id}: ${rec.outcome.replace('_', ' ')} — ${rec.message}\n`);
-    if (rec.outcome === 'verified') process.stdout.write(`Undo with: odoo-heal rollback ${rec.id}\n`);
+    print(`Attempt ${rec.id}: ${rec.outcome.replace('_', ' ')} — ${rec.message}\n`);
+    if (rec.outcome === 'verified') print(`Undo with: odoo-heal rollback ${rec.id}\n`);
   }
   return outcomeExit(rec);
 }

@@ -3,6 +3,7 @@ import { loadConfig } from '../../engine/config/load.js';
 import { listAttempts, summarize } from '../../fixes/attempts.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
+import { print, printErr, printJson } from '../output.js';
 
 function when(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
@@ -11,16 +12,16 @@ function when(ms: number): string {
 export async function run(globals: GlobalOptions, opts: { json?: boolean }): Promise<number> {
   const { config, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
   const { attempts, warnings: damaged } = await listAttempts(config.paths.stateDir);
-  for (const w of [...warnings, ...damaged]) process.stderr.write(`odoo-heal: ${w}\n`);
+  for (const w of [...warnings, ...damaged]) printErr(`odoo-heal: ${w}\n`);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(attempts.map(summarize), null, 2)}\n`);
+    printJson(attempts.map(summarize));
     return 0;
   }
   if (attempts.length === 0) {
-    process.stdout.write(`no fix attempts yet (${config.paths.stateDir}/attempts)\n`);
+    print(`no fix attempts yet (${config.paths.stateDir}/attempts)\n`);
     return 0;
   }
   const rows = attempts.map((a) => [a.id, when(a.startedAt), a.outcome, a.fixId, a.incidentId, a.who, a.message.split('\n', 1)[0] ?? '']);
-  process.stdout.write(`${renderTable(['ATTEMPT', 'STARTED (UTC)', 'OUTCOME', 'FIX', 'INCIDENT', 'WHO', 'MESSAGE'], rows)}\n`);
+  print(`${renderTable(['ATTEMPT', 'STARTED (UTC)', 'OUTCOME', 'FIX', 'INCIDENT', 'WHO', 'MESSAGE'], rows)}\n`);
   return 0;
 }

@@ -7,6 +7,7 @@ import type { PatternMatch } from '../../engine/types.js';
 import { sanitizeText } from '../../ui/sanitize.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
+import { print, printJson } from '../output.js';
 
 function dir(globals: GlobalOptions): string {
   return globals.patterns ?? defaultPatternsDir();
@@ -16,7 +17,7 @@ export async function list(globals: GlobalOptions, opts: { json?: boolean }): Pr
   const patterns = loadPatterns(dir(globals));
   if (opts.json) {
     const out = patterns.map(({ file, index, ...p }) => ({ ...p, file, index }));
-    process.stdout.write(`${JSON.stringify({ format: 'odoo-heal/patterns@1', patterns: out }, null, 2)}\n`);
+    printJson({ format: 'odoo-heal/patterns@1', patterns: out });
     return 0;
   }
   const rows = patterns.map((p) => [
@@ -27,8 +28,8 @@ export async function list(globals: GlobalOptions, opts: { json?: boolean }): Pr
     p.fix ? `${p.fix.id}${p.fix.unattended ? '*' : ''}` : '-',
     p.title,
   ]);
-  process.stdout.write(`${renderTable(['ID', 'SEVERITY', 'CATEGORY', 'PRIORITY', 'FIX', 'TITLE'], rows)}\n`);
-  process.stdout.write(`${patterns.length} patterns (* = the pattern allows its fix unattended; config fixes.unattended must list it too)\n`);
+  print(`${renderTable(['ID', 'SEVERITY', 'CATEGORY', 'PRIORITY', 'FIX', 'TITLE'], rows)}\n`);
+  print(`${patterns.length} patterns (* = the pattern allows its fix unattended; config fixes.unattended must list it too)\n`);
   return 0;
 }
 
@@ -37,13 +38,13 @@ export async function list(globals: GlobalOptions, opts: { json?: boolean }): Pr
 export async function validate(globals: GlobalOptions, file?: string): Promise<number> {
   if (file) {
     const patterns = loadPatternFile(file);
-    process.stdout.write(`${file}: ok (${patterns.length} patterns)\n`);
+    print(`${file}: ok (${patterns.length} patterns)\n`);
     return 0;
   }
   const d = dir(globals);
   const files = patternFiles(d);
   const patterns = loadPatterns(d);
-  process.stdout.write(`${d}: ok (${patterns.length} patterns in ${files.length} files)\n`);
+  print(`${d}: ok (${patterns.length} patterns in ${files.length} files)\n`);
   return 0;
 }
 
@@ -85,7 +86,7 @@ export async function test(globals: GlobalOptions, log: string, opts: { json?: b
     }
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ format: 'odoo-heal/patterns-test@1', source: log, records, matches: rows }, null, 2)}\n`);
+    printJson({ format: 'odoo-heal/patterns-test@1', source: log, records, matches: rows });
     return 0;
   }
   const table = rows.map((row) => [
@@ -104,8 +105,8 @@ export async function test(globals: GlobalOptions, log: string, opts: { json?: b
     ),
     sanitizeText(row.exception ?? row.text).slice(0, 120),
   ]);
-  process.stdout.write(`${renderTable(['LINE', 'LEVEL', 'PATTERN', 'CAPTURES', 'RECORD'], table)}\n`);
+  print(`${renderTable(['LINE', 'LEVEL', 'PATTERN', 'CAPTURES', 'RECORD'], table)}\n`);
   const matched = rows.filter((r) => r.patternId).length;
-  process.stdout.write(`${records} records, ${matched} matched a pattern\n`);
+  print(`${records} records, ${matched} matched a pattern\n`);
   return 0;
 }

@@ -12,6 +12,7 @@ import { renderReportJSON, renderReportMarkdown } from '../../engine/report-form
 import { parseSince } from '../../engine/since.js';
 import { listAttempts } from '../../fixes/attempts.js';
 import type { GlobalOptions } from '../main.js';
+import { print, printJsonText } from '../output.js';
 
 export interface ReportOptions {
   json?: boolean;
@@ -51,6 +52,7 @@ export async function run(globals: GlobalOptions, opts: ReportOptions): Promise<
     warnings: notes,
   });
   const safe = redactReport(report, config, odoo);
-  process.stdout.write(opts.json ? renderReportJSON(safe) : renderReportMarkdown(safe));
+  if (opts.json) printJsonText(renderReportJSON(safe));
+  else print(renderReportMarkdown(safe));
   return 0;
 }

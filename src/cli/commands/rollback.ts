@@ -6,15 +6,16 @@ import { acquireLock } from '../../engine/lock.js';
 import { rollbackAttempt } from '../../fixes/attempts.js';
 import { probeOnce } from '../../fixes/probe-once.js';
 import type { GlobalOptions } from '../main.js';
+import { print, printErr, printJson } from '../output.js';
 
 export async function run(globals: GlobalOptions, id: string, opts: { force?: boolean; json?: boolean }): Promise<number> {
   const { config, odoo, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  for (const w of warnings) process.stderr.write(`odoo-heal: ${w}\n`);
+  for (const w of warnings) printErr(`odoo-heal: ${w}\n`);
   const { getFix } = await import('../../fixes/registry.js');
   // Only one odoo-heal acts at a time: a rollback racing an unattended fix would be a mess.
   const lock = await acquireLock(config.paths.stateDir);
   try {
-    if (lock.tookOver) process.stderr.write(`odoo-heal: took over a stale lock (${lock.tookOver.reason})\n`);
+    if (lock.tookOver) printErr(`odoo-heal: took over a stale lock (${lock.tookOver.reason})\n`);
     const res = await rollbackAttempt(id, {
       force: !!opts.force,
       who: currentWho(),
@@ -22,11 +23,11 @@ export async function run(globals: GlobalOptions, id: string, opts: { force?: bo
       getFix: (fixId) => getFix(fixId) ?? null,
     });
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ id, outcome: res.record.outcome, restored: res.restored, notes: res.notes, message: res.record.message }, null, 2)}\n`);
+      printJson({ id, outcome: res.record.outcome, restored: res.restored, notes: res.notes, message: res.record.message });
     } else {
-      process.stdout.write(`${id}: rolled back\n`);
-      for (const p of res.restored) process.stdout.write(`  restored ${p} (sha256 checked)\n`);
-      for (const n of res.notes) process.stdout.write(`  note: ${n}\n`);
+      print(`${id}: rolled back\n`);
+      for (const p of res.restored) print(`  restored ${p} (sha256 checked)\n`);
+      for (const n of res.notes) print(`  note: ${n}\n`);
     }
     return 0;
   } finally {
