@@ -118,15 +118,16 @@ describe('process probe on real processes', () => {
     master.stdin!.end();
     master.kill('SIGKILL');
     await new Promise((r) => master.once('exit', r));
-    const { proc: master2 } = await fake.start('master', { children: ['plain', 'plain', 'plain', 'gevent'] });
+    const { proc: master2 } = await fake.start('master', { children: ['plain', 'plain', 'plain-cron', 'gevent'] });
     const r3 = await runProbe(probe, ctx, 5000);
     const d3 = r3.data as ProcessData;
     expect(d3.main?.pid).toBe(master2.pid);
     expect(d3.restarts).toBe(1);
     expect(d3.lastRestartAt).not.toBeNull();
-    // Untitled workers (no setproctitle) are counted together against workers + cron workers.
+    // Untitled workers (no setproctitle): the one niced by 10 above its master is the cron worker.
     expect(d3.titled).toBe(false);
-    expect(d3.counts).toEqual({ http: 0, cron: 0, untitled: 3, gevent: 1 });
+    expect(d3.counts).toEqual({ http: 2, cron: 1, untitled: 0, gevent: 1 });
+    expect(d3.workers.filter((w) => w.role === 'cron')).toHaveLength(1);
     expect(r3.status).toBe('ok');
   });
 

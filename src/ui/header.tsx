@@ -13,7 +13,7 @@ import { overallStatus, processView } from './view-models.js';
 
 /** Odoo's own uptime (its main process), when the process probe knows it. */
 function odooUptime(result: ProbeResult | undefined): string | null {
-  const main = processView(result, result?.checkedAt ?? 0)?.rows.find((r) => r.kind === 'main');
+  const main = processView(result, result?.checkedAt ?? 0)?.rows.find((r) => r.role === 'main');
   return main?.ageSeconds != null ? formatMinutes(main.ageSeconds) : null;
 }
 

@@ -46,20 +46,52 @@ const ratioOfPercent = (percent: number | null): number | null => (percent === n
 
 export interface ProcRow {
   pid: number;
+  /** The probe's role; `kind` is its label (the main process reads `master`). */
+  role: OdooProcessInfo['role'];
   kind: string;
   cpuPercent: number | null;
   rssBytes: number | null;
+  vmsBytes: number | null;
+  /** VMS / limit_memory_soft, what Odoo recycles a worker on; null without a soft limit or for gevent. */
+  vmsOfSoft: number | null;
   ageSeconds: number | null;
+  /** HTTP workers: serving a request for `busySeconds`; null when not known or not an HTTP worker. */
+  busy: boolean | null;
+  busySeconds: number | null;
+}
+
+export interface RoleCount {
+  have: number;
+  want: number;
 }
 
 export interface ProcessView {
   mode: string | null;
   rows: ProcRow[];
   expectedWorkers: number | null;
+  /** Prefork: running against what odoo.conf (or the command line) asks for. */
+  roles: { http: RoleCount; cron: RoleCount; gevent: RoleCount } | null;
+  /** HTTP workers busy now, of how many; null when unknown. */
+  httpBusy: { busy: number; workers: number } | null;
+  limits: { soft: number | null; hard: number | null };
 }
 
-function procRow(p: OdooProcessInfo): ProcRow {
-  return { pid: p.pid, kind: p.role, cpuPercent: p.cpuPercent, rssBytes: p.rssBytes, ageSeconds: p.uptimeSeconds };
+const ROLE_LABEL: Record<OdooProcessInfo['role'], string> = { main: 'master', http: 'http', cron: 'cron', worker: 'worker', gevent: 'gevent' };
+
+function procRow(p: OdooProcessInfo, soft: number | null, at: number): ProcRow {
+  const limited = p.role !== 'gevent' && soft !== null && soft > 0;
+  return {
+    pid: p.pid,
+    role: p.role,
+    kind: ROLE_LABEL[p.role],
+    cpuPercent: p.cpuPercent,
+    rssBytes: p.rssBytes,
+    vmsBytes: p.vsizeBytes,
+    vmsOfSoft: limited ? p.vsizeBytes / soft : null,
+    ageSeconds: p.uptimeSeconds,
+    busy: p.activity ? p.activity.busy : null,
+    busySeconds: p.activity?.busy ? Math.max(0, Math.round((at - p.activity.since) / 1000)) : null,
+  };
 }
 
 /** `_now` is unused since ages come from the probe (`uptimeSeconds` at `checkedAt`); kept for callers. */
@@ -68,10 +100,22 @@ export function processView(result: ProbeResult | undefined, _now: number): Proc
   if (!data) return null;
   const procs = data.main ? [data.main, ...data.workers] : data.workers;
   const rows: ProcRow[] = [];
-  for (const p of procs) if (!rows.some((r) => r.pid === p.pid)) rows.push(procRow(p));
+  // Older results (a replayed report) may lack the newer fields.
+  const limits = data.limits ?? { soft: null, hard: null };
+  const at = result?.checkedAt ?? 0;
+  for (const p of procs) if (!rows.some((r) => r.pid === p.pid)) rows.push(procRow(p, limits.soft, at));
   // HTTP workers + cron workers (prefork); threaded mode expects none, shown as no target.
   const expected = data.expected.http + data.expected.cron;
-  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null };
+  const roles =
+    data.mode === 'prefork'
+      ? {
+          http: { have: data.counts.http, want: data.expected.http },
+          cron: { have: data.counts.cron, want: data.expected.cron },
+          gevent: { have: data.counts.gevent, want: data.expected.gevent ? 1 : 0 },
+        }
+      : null;
+  const httpBusy = data.httpLoad ? { busy: data.httpLoad.busy, workers: data.httpLoad.workers } : null;
+  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null, roles, httpBusy, limits };
 }
 
 export interface DatabaseView {

@@ -2,7 +2,8 @@
 // `odoo-bin`, run by node with argv[0] set to `python3`, so /proc shows exactly what a real
 // `python3 /opt/odoo/odoo-bin -c /etc/odoo/odoo.conf` shows. A "master" forks children the way
 // Odoo's prefork server does: workers retitled `odoo: WorkerHTTP <pid> ` (what setproctitle makes
-// of them), or left with the master's own argv, and a gevent child started as `odoo-bin gevent ...`.
+// of them), or left with the master's own argv (`plain`; `plain-cron` also renices itself by 10 like
+// WorkerCron), and a gevent child started as `odoo-bin gevent ...`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,9 @@ process.stdin.on('end', () => process.exit(0));
 if (role.startsWith('title:')) {
   process.title = 'odoo: ' + role.slice(6) + ' ' + process.pid + ' ';
   say({ ready: process.pid });
-} else if (role === 'child') {
+} else if (role === 'child' || role === 'child-niced') {
+  // Odoo's WorkerCron.start() calls os.nice(10); without setproctitle that is what tells it apart.
+  if (role === 'child-niced') require('node:os').setPriority(require('node:os').getPriority() + 10);
   say({ ready: process.pid });
 } else if (role === 'master') {
   const kinds = (process.env.FAKE_CHILDREN || '').split(',').filter(Boolean);
@@ -29,7 +32,7 @@ if (role.startsWith('title:')) {
   let pending = kinds.length;
   const start = (kind, i) => {
     const argv = kind === 'gevent' ? [process.argv[1], 'gevent', ...args] : [process.argv[1], ...args];
-    const env = { ...process.env, FAKE_ODOO: kind === 'gevent' || kind === 'plain' ? 'child' : 'title:' + kind };
+    const env = { ...process.env, FAKE_ODOO: kind === 'gevent' || kind === 'plain' ? 'child' : kind === 'plain-cron' ? 'child-niced' : 'title:' + kind };
     const c = spawn(process.execPath, argv, { argv0: 'python3', env, stdio: ['pipe', 'pipe', 'inherit'] });
     c.stdout.once('data', () => {
       pids[i] = c.pid;

@@ -171,6 +171,7 @@ function proc(pid: number, role: OdooProcessInfo['role'], extra: Partial<OdooPro
     threads: 4,
     startedAt: NOW - 3600_000,
     uptimeSeconds: 3600,
+    activity: role === 'http' ? { busy: pid % 2 === 0, since: NOW - 12_000, source: 'syscall' } : null,
     ...extra,
   };
 }
@@ -185,6 +186,8 @@ export function processData(workers: number): ProcessData {
     expected: { http: workers, cron: 0, gevent: true },
     counts: { http: workers, cron: 0, untitled: 0, gevent: 0 },
     titled: true,
+    limits: { soft: 2048 * 1024 * 1024, hard: 2560 * 1024 * 1024 },
+    httpLoad: { busy: list.filter((w) => w.activity?.busy).length, workers: list.filter((w) => w.role === 'http').length, allBusySince: null },
     totalRssBytes: 180 * 1024 * 1024 * (workers + 1),
     totalCpuPercent: 10,
     restarts: 0,

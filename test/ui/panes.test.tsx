@@ -55,7 +55,8 @@ describe('console panes from store states', () => {
     expect(f).toContain('auto-heal off');
     expect(f).toContain('up 3h12m');
     expect(f).toMatch(/\d\d:\d\d:\d\d/);
-    expect(f).toMatch(/4100\s+main\s+3%\s+180M\s+3h12m/);
+    // Role, CPU, RSS and VMS as a share of limit_memory_soft (450M of 2G) fit 80 columns.
+    expect(f).toMatch(/4100\s+master\s+3%\s+180M\s+22%/);
     expect(f).toContain('● UP 1.8ms');
     expect(f).toMatch(/conn █+░+ 12\/100/);
     expect(f).toContain('Memory 38%');
@@ -130,7 +131,7 @@ describe('console panes from store states', () => {
     const m = await open(store, intentsDouble());
     let f = m.frame();
     expectFits(f, 80, 24);
-    expect(f).toContain('40/40w');
+    expect(f).toContain('40/40h 0/0c');
     expect(f).toMatch(/\+\d+ more \(tab to scroll\)/);
     expect(f).not.toContain('4239 ');
     await m.press(KEY.tab, KEY.tab); // queue → log → process
@@ -146,6 +147,33 @@ describe('console panes from store states', () => {
     expectFits(bf, 160, 50);
     const shown = (s: string) => (s.match(/^42\d\d /gm) ?? []).length;
     expect(shown(bf)).toBeGreaterThan(shown(m.frame()));
+    // Wider: each HTTP worker's state (busy for how long, or idle) and the age.
+    expect(bf).toMatch(/busy\s+age/);
+    expect(bf).toMatch(/4200\s+http\s+3%\s+180M\s+22%\s+12s\s+10m/);
+    expect(bf).toMatch(/4201\s+http\s+3%\s+180M\s+22%\s+idle\s+10m/);
+  });
+
+  it('a prefork server as odoo.conf sets it up: every role labelled and counted at 80x24, limits when there is room', async () => {
+    const store = newStore();
+    healthyState(store);
+    const d = processData(2);
+    d.workers = [...d.workers, { ...d.workers[0]!, pid: 4300, role: 'cron', activity: null }, { ...d.workers[0]!, pid: 4301, role: 'gevent', activity: null }];
+    d.expected = { http: 2, cron: 1, gevent: true };
+    d.counts = { http: 2, cron: 1, untitled: 0, gevent: 1 };
+    store.setState((s) => ({ probes: { ...s.probes, process: probe('process', 'ok', 'prefork', d) } }));
+    const m = await open(store, intentsDouble());
+    const f = m.frame();
+    expectFits(f, 80, 24);
+    expect(f).toContain('2/2h 1/1c');
+    for (const [pid, role] of [['4100', 'master'], ['4200', 'http'], ['4201', 'http'], ['4300', 'cron'], ['4301', 'gevent']]) {
+      expect(f).toMatch(new RegExp(`${pid}\\s+${role}\\s`));
+    }
+    // gevent is not subject to limit_memory_soft: its VMS shows in bytes, not as a share.
+    expect(f).toMatch(/4301\s+gevent\s+3%\s+180M\s+450M/);
+    const tall = await open(store, intentsDouble(), { columns: 120, rows: 40 });
+    const tf = tall.frame();
+    expect(tf).toContain('1/2 busy · soft 2.0G hard 2.5G');
+    expect(tf).toMatch(/4200\s+http\s+3%\s+180M\s+22%\s+12s/);
   });
 
   it('long lines are cut to the width, never wrapped', async () => {

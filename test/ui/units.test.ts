@@ -130,9 +130,14 @@ describe('view-models read the probes’ data types', () => {
   it('process: main first, then workers with role, cpu, rss and age', () => {
     const v = processView(probe('process', 'ok', '', processData(3)), Date.now());
     expect(v?.mode).toBe('prefork');
-    expect(v?.rows.map((r) => r.kind)).toEqual(['main', 'http', 'http', 'http']);
+    expect(v?.rows.map((r) => r.kind)).toEqual(['master', 'http', 'http', 'http']);
     expect(v?.rows[0]).toMatchObject({ pid: 4100, rssBytes: 180 * 1024 * 1024, ageSeconds: 3 * 3600 + 12 * 60 });
     expect(v?.expectedWorkers).toBe(3);
+    // VMS as a share of limit_memory_soft (450M of 2G), busy time from the probe's since.
+    expect(v?.rows[1]!.vmsOfSoft).toBeCloseTo(450 / 2048, 5);
+    expect(v?.rows[1]).toMatchObject({ busy: true, busySeconds: 12 });
+    expect(v?.rows[2]).toMatchObject({ busy: false, busySeconds: null });
+    expect(v?.roles).toEqual({ http: { have: 3, want: 3 }, cron: { have: 0, want: 0 }, gevent: { have: 0, want: 1 } });
     expect(processView(probe('process', 'unknown', 'timed out', null), 0)).toBeNull();
   });
 

@@ -115,6 +115,8 @@ export interface ProcStat {
   /** User + system CPU time in clock ticks (see CLOCK_TICKS). */
   cpuTicks: number;
   threads: number;
+  /** Nice value (-20..19). Odoo's cron workers call os.nice(10) at start, so they sit 10 above the master. */
+  nice: number;
   /** Start time in clock ticks after boot. */
   startTicks: number;
   /** Virtual memory size in bytes: what Odoo compares to limit_memory_soft/hard on Linux. */
@@ -140,6 +142,7 @@ export function parseStat(text: string): ProcStat | null {
     ppid: field(4),
     cpuTicks: field(14) + field(15),
     threads: field(20),
+    nice: field(19),
     startTicks: field(22),
     vsizeBytes: field(23),
   };
@@ -342,4 +345,43 @@ export function mountFor(path: string, mounts: readonly MountEntry[]): MountEntr
     if (inside && (best === null || mp.length >= best.mountPoint.length)) best = m;
   }
   return best;
+}
+
+/**
+ * What each thread of a process is blocked in: the first word of /proc/<pid>/task/<tid>/syscall
+ * (a syscall number, `running`, or `-1` outside a syscall). Null when the process is gone or the
+ * file is not readable (it needs ptrace rights: root, or the process's own user). Read
+ * asynchronously: the kernel takes the task's exec lock for this file.
+ */
+export async function readThreadSyscalls(pid: number, root = PROC_ROOT): Promise<string[] | null> {
+  let tids: string[];
+  try {
+    tids = await readdir(join(root, String(pid), 'task'));
+  } catch {
+    return null;
+  }
+  const words: string[] = [];
+  for (const tid of tids) {
+    const raw = await readText(join(root, String(pid), 'task', tid, 'syscall'));
+    if (raw === null || raw === '') return null;
+    words.push(raw.split(' ', 1)[0]!.trim());
+  }
+  return words;
+}
+
+/** select(2)/pselect6(2) numbers per architecture: where an idle prefork worker waits (Python's
+ * select.select). An HTTP worker in a request waits elsewhere (poll on its database socket,
+ * nanosleep, recv) or runs. Architectures not listed fall back to CPU time. */
+const SELECT_SYSCALLS: Record<string, readonly string[]> = {
+  x64: ['23', '270'],
+  arm64: ['72'],
+  ia32: ['82', '142', '308'],
+  arm: ['142', '335'],
+};
+
+/** Whether one of these threads waits in select(): the worker is between requests. Null: unknown. */
+export function waitsInSelect(syscalls: readonly string[] | null, arch: string = process.arch): boolean | null {
+  const idle = SELECT_SYSCALLS[arch];
+  if (!idle || syscalls === null) return null;
+  return syscalls.some((s) => idle.includes(s));
 }

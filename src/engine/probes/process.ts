@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Finding } from '../types.js';
 import type { OdooScan, OdooScanner, OdooProc } from './odoo-scan.js';
 import { createOdooScanner } from './odoo-scan.js';
-import { CLOCK_TICKS } from './proc.js';
+import { CLOCK_TICKS, readThreadSyscalls, waitsInSelect } from './proc.js';
 import { statusOfFindings, type Probe, type ProbeContext, type ProbeOutput } from './types.js';
 
 export { parseOdooCommand, type OdooCommand, type WorkerTitle } from './odoo-command.js';
@@ -29,9 +29,17 @@ export interface OdooTree {
   configPath: string | null;
 }
 
-function roleOf(p: OdooProc): Exclude<OdooRole, 'main'> {
+/**
+ * A worker's role. With setproctitle the title says it. Without it (Debian has no
+ * python3-setproctitle by default) every worker keeps the master's command line, but Odoo's
+ * WorkerCron.start() calls os.nice(10) (odoo/service/server.py, 12 to 19): a child niced above its
+ * master is a cron worker, one at the master's nice an HTTP worker. (A master already at nice 19
+ * cannot be told apart this way: its cron workers then count as HTTP.)
+ */
+function roleOf(p: OdooProc, main: OdooProc): Exclude<OdooRole, 'main'> {
   if (p.cmd.kind === 'titled') return p.cmd.title === 'WorkerHTTP' ? 'http' : p.cmd.title === 'WorkerCron' ? 'cron' : 'worker';
-  return p.cmd.kind === 'gevent' ? 'gevent' : 'worker';
+  if (p.cmd.kind === 'gevent') return 'gevent';
+  return p.stat.nice > main.stat.nice ? 'cron' : 'http';
 }
 
 /** Picks the main Odoo process (the one using our odoo.conf if several run) and its children. */
@@ -52,7 +60,7 @@ export function buildTree(scan: OdooScan, ctx: Pick<ProbeContext, 'odoo'>): Odoo
   if (!main || main.cmd.kind !== 'server') return null;
   const children = scan.procs
     .filter((p) => p.stat.ppid === main.pid && p.cmd.kind !== 'tool')
-    .map((proc) => ({ proc, role: roleOf(proc) }));
+    .map((proc) => ({ proc, role: roleOf(proc, main) }));
   return {
     main,
     children,
@@ -79,6 +87,25 @@ export interface OdooProcessInfo {
   threads: number;
   startedAt: number;
   uptimeSeconds: number;
+  /** HTTP workers only (prefork): serving a request or waiting for one; null for other roles. */
+  activity: WorkerActivity | null;
+}
+
+export interface WorkerActivity {
+  busy: boolean;
+  /** Epoch ms since when it has been in this state, as far as this probe has watched. */
+  since: number;
+  /** `syscall`: where its thread waits (exact); `cpu`: CPU time advancing (misses a request that
+   * sleeps or waits for PostgreSQL; used when /proc/<pid>/task/<tid>/syscall is not readable). */
+  source: 'syscall' | 'cpu';
+}
+
+/** The HTTP workers' load: when all are busy, new requests queue in the listen backlog. */
+export interface HttpLoad {
+  busy: number;
+  workers: number;
+  /** Epoch ms since when every HTTP worker has been busy; null when one is free. */
+  allBusySince: number | null;
 }
 
 export interface ProcessData {
@@ -91,6 +118,10 @@ export interface ProcessData {
   counts: { http: number; cron: number; untitled: number; gevent: number };
   /** Whether workers carry setproctitle titles (then HTTP and cron workers can be told apart). */
   titled: boolean;
+  /** limit_memory_soft / limit_memory_hard from odoo.conf (bytes; Odoo compares them with VMS). */
+  limits: { soft: number | null; hard: number | null };
+  /** Prefork only, null otherwise or when no HTTP worker runs. */
+  httpLoad: HttpLoad | null;
   totalRssBytes: number;
   totalCpuPercent: number;
   /** Times a new main pid was seen since this probe started. */
@@ -108,6 +139,10 @@ interface CpuSample {
 }
 
 const SOFT_LIMIT_NEAR = 0.9;
+/** All HTTP workers busy this long is an incident: requests have been queueing at least that long. */
+export const ALL_BUSY_AFTER_MS = 15_000;
+/** CPU fallback: a worker using this share of a core between two rounds is serving a request. */
+const BUSY_CPU_PERCENT = 20;
 
 function round1(n: number): number {
   return Math.round(n * 10) / 10;
@@ -136,6 +171,7 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
   let restarts = 0;
   let lastRestartAt: number | null = null;
   let workersRespawned = 0;
+  let busyPrev = new Map<number, { startedAt: number; busy: boolean; since: number }>();
 
   function info(p: OdooProc, role: OdooRole, scan: OdooScan): OdooProcessInfo {
     const startedAt = scan.bootTimeMs + (p.stat.startTicks * 1000) / CLOCK_TICKS;
@@ -157,7 +193,26 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
       threads: p.stat.threads,
       startedAt: Math.round(startedAt),
       uptimeSeconds: Math.round(uptimeMs / 1000),
+      activity: null,
     };
+  }
+
+  /** Busy or idle for each HTTP worker, keeping since-when across rounds (per pid + start time). */
+  async function activities(http: OdooProcessInfo[], scan: OdooScan): Promise<void> {
+    const next = new Map<number, { startedAt: number; busy: boolean; since: number }>();
+    await Promise.all(
+      http.map(async (w) => {
+        const viaSyscall = waitsInSelect(await readThreadSyscalls(w.pid));
+        const hadBaseline = cpuPrev.has(w.pid);
+        const busy = viaSyscall !== null ? !viaSyscall : hadBaseline ? w.cpuPercent >= BUSY_CPU_PERCENT : null;
+        if (busy === null) return;
+        const prev = busyPrev.get(w.pid);
+        const since = prev && prev.startedAt === w.startedAt && prev.busy === busy ? prev.since : scan.at;
+        next.set(w.pid, { startedAt: w.startedAt, busy, since });
+        w.activity = { busy, since, source: viaSyscall !== null ? 'syscall' : 'cpu' };
+      }),
+    );
+    busyPrev = next;
   }
 
   return {
@@ -183,6 +238,8 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
           expected: { http: ctx.odoo.workers, cron: ctx.odoo.workers > 0 ? ctx.odoo.maxCronThreads : 0, gevent: ctx.odoo.workers > 0 },
           counts: { http: 0, cron: 0, untitled: 0, gevent: 0 },
           titled: false,
+          limits: { soft: ctx.odoo.limitMemorySoft, hard: ctx.odoo.limitMemoryHard },
+          httpLoad: null,
           totalRssBytes: 0,
           totalCpuPercent: 0,
           restarts,
@@ -224,6 +281,9 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
 
       const mainInfo = info(main, 'main', scan);
       const workers = tree.children.map((c) => info(c.proc, c.role, scan)).sort((a, b) => a.pid - b.pid);
+      const httpWorkers = workers.filter((w) => w.role === 'http');
+      // Before remember(): the CPU fallback needs to know whether a baseline existed.
+      if (tree.workers > 0) await activities(httpWorkers, scan);
       remember([main, ...tree.children.map((c) => c.proc)]);
 
       const counts = { http: 0, cron: 0, untitled: 0, gevent: 0 };
@@ -233,7 +293,7 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
         else if (w.role === 'gevent') counts.gevent++;
         else counts.untitled++;
       }
-      const titled = counts.http + counts.cron > 0;
+      const titled = tree.children.some((c) => c.proc.cmd.kind === 'titled');
       const prefork = tree.workers > 0 || workers.length > 0;
       const expected = {
         http: prefork ? tree.workers : 0,
@@ -244,12 +304,12 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
       const all = [mainInfo, ...workers];
 
       if (prefork) {
-        if (titled) {
+        if (counts.untitled === 0) {
           if (counts.http < expected.http) findings.push(workerFinding('workers', `${counts.http} of ${expected.http} HTTP workers running`));
           if (counts.cron < expected.cron) findings.push(workerFinding('cron-workers', `${counts.cron} of ${expected.cron} cron workers running`));
         } else {
           const want = expected.http + expected.cron;
-          const have = counts.untitled;
+          const have = counts.untitled + counts.http + counts.cron;
           if (have < want) findings.push(workerFinding('workers', `${have} of ${want} workers running (HTTP + cron)`));
         }
         if (counts.gevent === 0) {
@@ -283,6 +343,46 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
         }
       }
 
+      let httpLoad: HttpLoad | null = null;
+      const judged = httpWorkers.filter((w) => w.activity !== null);
+      if (prefork && httpWorkers.length > 0 && judged.length === httpWorkers.length) {
+        const busy = judged.filter((w) => w.activity!.busy);
+        const allBusySince = busy.length === httpWorkers.length ? Math.max(...busy.map((w) => w.activity!.since)) : null;
+        httpLoad = { busy: busy.length, workers: httpWorkers.length, allBusySince };
+        if (allBusySince !== null && scan.at - allBusySince >= ALL_BUSY_AFTER_MS) {
+          const secs = Math.round((scan.at - allBusySince) / 1000);
+          findings.push({
+            key: 'http-saturated',
+            severity: 'warning',
+            title: `All ${httpWorkers.length} HTTP workers busy for ${secs} s (requests are queueing)`,
+            detail:
+              `every WorkerHTTP of pid ${main.pid} has been serving a request for at least ${secs} s ` +
+              `(${httpWorkers.map((w) => `pid ${w.pid}`).join(', ')}; seen ${judged[0]!.activity!.source === 'syscall' ? 'from where each waits' : 'from CPU time'}); new requests wait in the listen queue`,
+            hint:
+              'Look for long requests in the log (werkzeug lines with a long duration) and long queries in the database pane; ' +
+              'if the load is real, raise `workers` in odoo.conf (about 2 per core, mind limit_memory_hard × workers against RAM).',
+            category: 'worker',
+          });
+        }
+      }
+
+      const hard = ctx.odoo.limitMemoryHard;
+      if (hard) {
+        const limited = prefork ? workers.filter((w) => w.role !== 'gevent') : [mainInfo];
+        const over = limited.filter((w) => w.vsizeBytes >= hard * SOFT_LIMIT_NEAR);
+        if (over.length > 0) {
+          const worst = over.reduce((a, b) => (b.vsizeBytes > a.vsizeBytes ? b : a));
+          findings.push({
+            key: 'memory-hard',
+            severity: 'warning',
+            title: `${over.length} Odoo process${over.length > 1 ? 'es' : ''} near limit_memory_hard`,
+            detail: `pid ${worst.pid} (${worst.role}) uses ${formatBytes(worst.vsizeBytes)} virtual, ${formatBytes(worst.rssBytes)} resident; limit_memory_hard is ${formatBytes(hard)}`,
+            hint: 'At limit_memory_hard the kernel refuses memory to the worker (RLIMIT_AS) and its request fails with MemoryError. Raise limit_memory_hard in odoo.conf if RAM allows, or find the request that grows it.',
+            category: 'worker',
+          });
+        }
+      }
+
       const data: ProcessData = {
         mode: prefork ? 'prefork' : 'threaded',
         configPath: tree.configPath,
@@ -291,6 +391,8 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
         expected,
         counts,
         titled,
+        limits: { soft: ctx.odoo.limitMemorySoft, hard: ctx.odoo.limitMemoryHard },
+        httpLoad,
         totalRssBytes: all.reduce((s, p) => s + p.rssBytes, 0),
         totalCpuPercent: round1(all.reduce((s, p) => s + p.cpuPercent, 0)),
         restarts,
