@@ -2,9 +2,11 @@
 // for tests: each on 127.0.0.1 with a free port and its own temp dir, stopped by the test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/demo/pg.js';
+
+export { freePort };
 
 const BIN = {
   prometheus: ['/usr/bin/prometheus'],
@@ -20,17 +22,6 @@ export function findTool(name: keyof typeof BIN): string | null {
 export function missingTools(...names: Array<keyof typeof BIN>): string | null {
   const missing = names.filter((n) => findTool(n) === null);
   return missing.length ? `${missing.join(', ')} not installed (Debian packages prometheus, prometheus-alertmanager; .ci/run installs them)` : null;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Server {

@@ -1,0 +1,141 @@
+// A real Prometheus (Debian's `prometheus`) scrapes two odoo-heal --auto instances, each with its
+// own state dir and HTTP port, and evaluates the shipped rules (deploy/prometheus): a fault in one
+// instance fires the expected alert with that instance's label, and only that one.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, ensureBuilt, startAuto, type AutoProcess, type Sandbox } from './helpers/auto-sandbox.js';
+import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';
+import { createFakeOdoo, type FakeOdoo } from './helpers/probes-fake-odoo.js';
+import { freePort, missingTools, startPrometheus, type Server } from './helpers/prom-tools.js';
+
+const RULES = resolve(import.meta.dirname, '..', 'deploy', 'prometheus', 'odoo-heal.rules.yml');
+const skip = missingTools('prometheus') ?? (havePostgres() ? null : 'PostgreSQL server binaries (initdb) not found');
+
+/** Odoo's two health endpoints, answering as a healthy Odoo 18 does (odoo-facts.md). */
+async function fakeOdooHttp(): Promise<{ port: number; server: HttpServer }> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/web/health')) return res.end(JSON.stringify({ status: 'pass', db_server_status: true }));
+    if (req.url === '/web/webclient/version_info') {
+      return res.end(JSON.stringify({ jsonrpc: '2.0', id: null, result: { server_version: '18.0', server_version_info: [18, 0, 0, 'final', 0, ''], server_serie: '18.0', protocol_version: 1 } }));
+    }
+    res.statusCode = 404;
+    res.end('{}');
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { port, server };
+}
+
+interface Instance {
+  sb: Sandbox;
+  fake: FakeOdoo;
+  http: HttpServer;
+  auto: AutoProcess;
+  metricsPort: number;
+  target: string;
+}
+
+interface PromAlert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+}
+
+describe.skipIf(skip !== null)(`Prometheus over two --auto instances${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let cluster: PgCluster;
+  let prom: Server;
+  const instances: Instance[] = [];
+
+  async function instance(): Promise<Instance> {
+    const sb = createSandbox({ dbPort: cluster.port, dbPassword: 'pw-not-used', adminPasswd: 'Adm1nPassw0rd' });
+    const fake = createFakeOdoo();
+    const { port: odooPort, server: http } = await fakeOdooHttp();
+    // The fake Odoo process runs with `-c <its conf>`: that conf is the instance's odoo.conf.
+    writeFileSync(fake.conf, `${readFileSync(sb.odooConf, 'utf8')}http_port = ${odooPort}\n`);
+    sb.odooConf = fake.conf;
+    await fake.start('threaded');
+    const metricsPort = await freePort();
+    sb.writeConfig({
+      odoo: { url: `http://127.0.0.1:${odooPort}` },
+      http: { enabled: true, listen: '127.0.0.1', port: metricsPort },
+      // The fault must stay open for Prometheus to see it: nothing runs unattended.
+      fixes: { unattended: [] },
+    });
+    const auto = startAuto(sb);
+    const inst = { sb, fake, http, auto, metricsPort, target: `127.0.0.1:${metricsPort}` };
+    instances.push(inst);
+    await auto.waitFor((l) => l.event === 'ready', 'ready');
+    return inst;
+  }
+
+  beforeAll(async () => {
+    ensureBuilt();
+    cluster = await startCluster();
+  }, 120_000);
+
+  afterAll(async () => {
+    await prom?.stop();
+    for (const i of instances) {
+      i.auto.kill('SIGTERM');
+      await Promise.race([i.auto.exited, new Promise((r) => setTimeout(r, 5000))]);
+      i.auto.kill('SIGKILL');
+      i.fake.cleanup();
+      i.http.close();
+      i.sb.destroy();
+    }
+    cluster?.destroy();
+  });
+
+  async function alerts(): Promise<PromAlert[]> {
+    const res = await fetch(`${prom.url}/api/v1/alerts`);
+    return ((await res.json()) as { data: { alerts: PromAlert[] } }).data.alerts;
+  }
+
+  async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await f();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('a fault in one instance fires OdooHealCriticalIncident with that instance label only', async () => {
+    const [a, b] = [await instance(), await instance()];
+    prom = await startPrometheus(`
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - ${RULES}
+scrape_configs:
+  - job_name: odoo-heal
+    static_configs:
+      - targets: ['${a.target}', '${b.target}']
+`);
+    // Both scraped, both healthy: no alert about either.
+    await until('both targets up and OK', async () => {
+      const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('odoo_heal_health_status{status="ok"} == 1 and on(instance) up == 1')}`);
+      const r = (await res.json()) as { data: { result: Array<{ metric: Record<string, string> }> } };
+      return r.data.result.length === 2 ? true : undefined;
+    });
+    expect((await alerts()).filter((x) => x.labels['alertname']?.startsWith('OdooHeal'))).toEqual([]);
+
+    // The fault: a module install that fails on removed ir.cron fields, in instance A's log.
+    a.sb.appendFixture('cron_deprecated_field.log');
+    await a.auto.waitFor((l) => l.event === 'incident.opened', 'the incident in instance A');
+    const firing = await until('the alert to fire', async () => {
+      const f = (await alerts()).filter((x) => x.labels['alertname'] === 'OdooHealCriticalIncident' && x.state === 'firing');
+      return f.length ? f : undefined;
+    });
+    expect(firing.map((x) => x.labels['instance'])).toEqual([a.target]);
+    expect(firing[0]!.labels).toMatchObject({ job: 'odoo-heal', severity: 'critical' });
+    // The rule label in the series names what broke.
+    const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('odoo_heal_open_incidents{kind="pattern"}')}`);
+    const series = ((await res.json()) as { data: { result: Array<{ metric: Record<string, string> }> } }).data.result;
+    expect(series.map((s) => [s.metric['instance'], s.metric['rule']])).toEqual([[a.target, 'cron-deprecated-fields']]);
+  }, 120_000);
+});
