@@ -47,4 +47,23 @@ describe('odoo-heal config', () => {
     expect(json.format).toBe('odoo-heal/config@1');
     expect(json.odoo.workers).toBe(4);
   });
+
+  // Issue 11: aliases are resolved after parsing; their errors escaped as an internal error (exit 3, no file).
+  it.each([
+    ['an alias to an anchor never set', 'probes: *nope\n', /: 1:9: Unresolved alias .*nope/],
+    [
+      'a billion-laughs nest of aliases',
+      ['a: &a [x,x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]', ''].join('\n'),
+      /: yaml: Excessive alias count/,
+    ],
+  ])('YAML with %s: one line naming the file, exit 2', async (_what, text, why) => {
+    const bad = join(dir, 'aliases.yaml');
+    writeFileSync(bad, text);
+    const r = await runCli(['config', '--config', bad, '--odoo-config', odooConf]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`odoo-heal: ${bad}: `);
+    expect(r.stderr).toMatch(why);
+  });
 });

@@ -6,8 +6,8 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { parseDocument } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { parseDocument, visit } from 'yaml';
+import { ConfigError, errorMessage } from '../errors.js';
 import { defaultConfig, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
 import { discoverOdooConf } from './discover.js';
 import { maskArgv, maskUrl } from './print.js';
@@ -238,7 +238,36 @@ export function parseYaml(text: string, file: string): unknown {
     const message = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?\s*$/, '');
     throw new ConfigError(file, pos ? `${pos.line}:${pos.col}` : 'yaml', message);
   }
-  return doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT }) as unknown;
+  } catch (err) {
+    // Aliases are resolved here, not while parsing: an alias to an anchor that is not set (yet), or a
+    // "billion laughs" nest of aliases, throws a bare ReferenceError that would reach the user as an
+    // internal error (exit 3) without the file name.
+    throw new ConfigError(file, aliasField(doc, text, err), `${errorMessage(err).replace(/\.$/, '')}; anchors (&name) and aliases (*name) must be defined before use and expand to at most ${MAX_YAML_ALIAS_COUNT} nodes`);
+  }
+}
+
+/** Aliases a config may expand before we call it a resource-exhaustion attempt. */
+export const MAX_YAML_ALIAS_COUNT = 1000;
+
+/** `line:col` of the alias an alias error is about (its name is at the end of the message), else "yaml". */
+function aliasField(doc: ReturnType<typeof parseDocument>, text: string, err: unknown): string {
+  const name = /: (\S+)$/.exec(errorMessage(err))?.[1];
+  let where = 'yaml';
+  if (name) {
+    visit(doc, {
+      Alias(_key, node) {
+        if (node.source === name && node.range) {
+          const before = text.slice(0, node.range[0]);
+          where = `${before.split('\n').length}:${before.length - before.lastIndexOf('\n')}`;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+  }
+  return where;
 }
 
 function expandPath(p: string, baseDir: string, home: string): string {
