@@ -54,7 +54,7 @@ function expectedBytes(): Buffer {
 
 describe('cron-deprecated-fields fix', () => {
   it('refuses the real record path outside the configured roots, fixes the copy inside them, rolls back byte-identically', async () => {
-    ctx = makeFixContext({ roots: [addons], fixId: 'cron-deprecated-fields' });
+    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] }, fixId: 'cron-deprecated-fields' });
     const real = realParseError();
     expect(real.file).toBe('/tmp/realodoo/custom_addons/legacy_cron/data/ir_cron_data.xml');
 
@@ -87,7 +87,7 @@ describe('cron-deprecated-fields fix', () => {
   });
 
   it('refuses a path that escapes the roots through a symlink or ..', () => {
-    ctx = makeFixContext({ roots: [addons] });
+    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] } });
     const outside = join(base, 'outside.xml');
     writeFileSync(outside, '<odoo/>');
     execFileSync('ln', ['-s', outside, join(addons, 'legacy_cron/data/link.xml')]);
@@ -98,7 +98,7 @@ describe('cron-deprecated-fields fix', () => {
   });
 
   it('refuses to apply when the file changed since the plan', async () => {
-    ctx = makeFixContext({ roots: [addons] });
+    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] } });
     const file = join(addons, 'legacy_cron/data/ir_cron_data.xml');
     const incident = incidentFor(file, '4');
     const d = cronDeprecatedFields.detect(incident, ctx);
@@ -115,7 +115,7 @@ describe('cron-deprecated-fields fix', () => {
     const file = join(addons, 'legacy_cron/data/ir_cron_data.xml');
     const incident = incidentFor(file, '4');
 
-    ctx = makeFixContext({ roots: [addons], fixes: { allowCommands: [script], moduleUpdate: [script, '-u', '${module}'] } });
+    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] }, fixes: { allowCommands: [script], moduleUpdate: [script, '-u', '${module}'] } });
     const d = cronDeprecatedFields.detect(incident, ctx);
     if (!d.ok) throw new Error(d.reason);
     const plan = await cronDeprecatedFields.plan(d.params, incident, ctx);
@@ -126,7 +126,7 @@ describe('cron-deprecated-fields fix', () => {
     await cronDeprecatedFields.rollback(plan, applied, ctx);
 
     ctx.cleanup();
-    ctx = makeFixContext({ roots: [addons], fixes: { allowCommands: [script], moduleUpdate: [script, '-u', 'other_${module}'] } });
+    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] }, fixes: { allowCommands: [script], moduleUpdate: [script, '-u', 'other_${module}'] } });
     const plan2 = await cronDeprecatedFields.plan(d.params, incident, ctx);
     const applied2 = await cronDeprecatedFields.apply(plan2, ctx);
     const v = await cronDeprecatedFields.verify(plan2, applied2, ctx);
@@ -135,7 +135,7 @@ describe('cron-deprecated-fields fix', () => {
   });
 
   it('says there is nothing to do on an already fixed file', async () => {
-    ctx = makeFixContext({ roots: [addons] });
+    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] } });
     const file = join(addons, 'legacy_cron/data/ir_cron_data.xml');
     writeFileSync(file, expectedBytes());
     const incident = incidentFor(file, '4');

@@ -2,8 +2,8 @@
 // with the broken legacy_cron addon, a data dir with filestore/healdb and sessions, a log file) plus
 // odoo-heal's own config pointing every path — state, backups, audit log — inside it. Nothing here
 // refers to the machine's own Odoo, PostgreSQL or state.
-import { cpSync, chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { cpSync, chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { demoDataDir } from './records.js';
@@ -45,6 +45,15 @@ export interface Sandbox {
   db: string;
   /** Replayed text: recorded paths/port → sandbox paths/port. */
   rewrites: Array<[string, string]>;
+}
+
+/** uid/gid of `nobody` on Debian and most distributions. */
+export const NOBODY_UID = 65534;
+
+function chownTree(p: string, uid: number, gid: number): void {
+  chownSync(p, uid, gid);
+  if (!lstatSync(p).isDirectory()) return;
+  for (const e of readdirSync(p)) chownTree(join(p, e), uid, gid);
 }
 
 /** Creates the sandbox directory (and nothing else yet): the cluster needs it before the config. */
@@ -93,6 +102,9 @@ export function buildSandbox(root: string, opts: SandboxOptions): Sandbox {
     writeFileSync(join(filestore, rel), `odoo-heal demo attachment ${rel}\n`, { mode: 0o644 });
   }
   writeFileSync(logfile, '', { mode: 0o644 });
+  // As root, Odoo's user is `nobody` and owns its data dir, as on a real install: the permissions fix
+  // only hands files back to Odoo's user from root, never from another user (docs/security.md).
+  if (isRoot) chownTree(dataDir, NOBODY_UID, NOBODY_UID);
 
   const dbPort = opts.db?.port ?? opts.unusedDbPort;
   const odooConf = join(root, 'odoo.conf');
@@ -123,9 +135,9 @@ export function buildSandbox(root: string, opts: SandboxOptions): Sandbox {
   const config = {
     odoo: {
       config: odooConf,
-      // As root the permission incident hands a file to `nobody`; Odoo's user is then the one running
-      // the demo. Otherwise the data dir's owner (us) is Odoo's user, found by the fix itself.
-      user: isRoot ? userInfo().username : null,
+      // As root Odoo's user is `nobody` (owner of the data dir) and the permission incident leaves an
+      // attachment owned by root. Otherwise the data dir's owner (us) is Odoo's user, found by the fix itself.
+      user: isRoot ? 'nobody' : null,
     },
     logs: { files: [], commands: [] },
     probes: { intervalMs: opts.probeIntervalMs, timeoutMs: Math.min(2000, opts.probeIntervalMs) },

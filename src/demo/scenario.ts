@@ -173,11 +173,11 @@ export class Scenario {
     this.writer.startChatter(this.parts.chatter);
   }
 
-  /** Root: the file goes to nobody with mode 000 (root reads anything, so owner is the real fault). Else mode 000. */
+  /** Root: the file (Odoo's user is `nobody`) is left owned by root, as a restore run as root does. Else mode 000. */
   private breakPermission(): void {
     const file = join(this.opts.sandbox.filestore, DENIED_ATTACHMENT);
     const isRoot = this.opts.isRoot ?? process.getuid?.() === 0;
-    if (isRoot) chownSync(file, 65534, 65534);
+    if (isRoot) chownSync(file, 0, 0);
     chmodSync(file, 0o000);
   }
 

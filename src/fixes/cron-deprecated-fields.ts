@@ -54,6 +54,29 @@ export function moduleUpdateArgv(template: string[] | null, vars: Record<string,
   return missing ? null : argv;
 }
 
+/**
+ * Module data files live under addons_path. The data dir and the log dir hold what Odoo's user (and
+ * so anyone who can write a log line) controls: a file there is never edited, even when an addons path
+ * or fixes.extraRoots covers them — except inside an addons path the admin put below the log dir
+ * (logfile = /opt/odoo/odoo.log with addons in /opt/odoo/addons).
+ */
+function notAnAddonFile(path: string, ctx: FixContext): string | null {
+  const real = (p: string): string | null => {
+    const c = ctx.confiner.check(p);
+    return c.ok ? c.path : null;
+  };
+  const addons = ctx.odoo.addonsPath.map(real).filter((p): p is string => p !== null);
+  const holders = addons.filter((a) => isInside(path, a));
+  if (holders.length === 0) return `${path} is not under addons_path (${ctx.odoo.addonsPath.join(', ') || 'not set'}); only module files are edited`;
+  const data = ctx.odoo.dataDir ? real(ctx.odoo.dataDir) : null;
+  if (data && isInside(path, data)) return `${path} is inside the data dir ${data}; refusing to edit it`;
+  const logDir = ctx.odoo.logfile ? real(dirname(ctx.odoo.logfile)) : null;
+  if (logDir && isInside(path, logDir) && !holders.some((a) => a !== logDir && isInside(a, logDir))) {
+    return `${path} is inside the log dir ${logDir}; refusing to edit it`;
+  }
+  return null;
+}
+
 export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
   id: 'cron-deprecated-fields',
   title: 'Remove ir.cron fields Odoo 18 no longer has (numbercall, doall)',
@@ -64,6 +87,8 @@ export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
     const confined = ctx.confiner.check(file);
     if (!confined.ok) return { ok: false, reason: confined.reason };
     if (!/\.xml$/i.test(confined.path)) return { ok: false, reason: `${confined.path} is not an .xml file` };
+    const outside = notAnAddonFile(confined.path, ctx);
+    if (outside) return { ok: false, reason: outside };
     const lineText = incidentParam(incident, 'line');
     const line = lineText && /^\d+$/.test(lineText) ? Number(lineText) : null;
     return { ok: true, params: { file: confined.path, line } };
