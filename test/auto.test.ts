@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeCronFields } from '../src/fixes/xml-cron-edit.js';
 import { startReceiver, type AlertReceiver } from './helpers/alert-receiver.js';
@@ -216,7 +217,13 @@ describe('odoo-heal --auto', () => {
 
   it('SIGTERM during a fix lets it finish: exit 0, the file whole, no temp file left, audit chain intact', async () => {
     // A slow follow-up command keeps the fix running long enough to be interrupted.
-    const sb = sandbox({ config: { fixes: { unattended: ['cron-deprecated-fields'], allowCommands: ['sleep'], moduleUpdate: ['sleep', '2'] } } });
+    // The follow-up is judged by ir_module_module (see fix-cron-deprecated-fields.test.ts): here Odoo's
+    // database already lists the module installed, so the fix can be verified.
+    const db = new Client({ host: '127.0.0.1', port: cluster!.port, user: cluster!.user, database: cluster!.database });
+    await db.connect();
+    await db.query("CREATE TABLE IF NOT EXISTS ir_module_module (name varchar PRIMARY KEY, state varchar); INSERT INTO ir_module_module VALUES ('legacy_cron', 'installed') ON CONFLICT DO NOTHING");
+    await db.end();
+    const sb = sandbox({ dbName: cluster!.database, config: { fixes: { unattended: ['cron-deprecated-fields'], allowCommands: ['sleep'], moduleUpdate: ['sleep', '2'] } } });
     const original = readFileSync(sb.xml);
     const auto = track(startAuto(sb));
     await auto.waitFor((l) => l.event === 'ready', 'ready');

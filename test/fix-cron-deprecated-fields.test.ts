@@ -2,11 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../src/engine/types.js';
 import { cronDeprecatedFields } from '../src/fixes/cron-deprecated-fields.js';
 import { sha256Hex } from '../src/fixes/fix-util.js';
 import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix-context.js';
+import { havePostgres, pgBinDir, startCluster, type PgCluster } from './helpers/pg-cluster.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const REAL_LOG = join(FIXTURES, 'logs/cron_deprecated_field.log');
@@ -108,30 +110,105 @@ describe('cron-deprecated-fields fix', () => {
     await expect(cronDeprecatedFields.apply(plan, ctx)).rejects.toThrow(/changed since the plan/);
   });
 
-  it('runs the configured module update with ${module} and checks its exit code', async () => {
-    const script = join(base, 'fake-odoo-bin');
-    // Stands in for odoo-bin: fails unless asked to update legacy_cron.
-    writeFileSync(script, '#!/bin/sh\n[ "$2" = "legacy_cron" ] && exit 0\necho "no module $2" >&2\nexit 3\n', { mode: 0o755 });
-    const file = join(addons, 'legacy_cron/data/ir_cron_data.xml');
-    const incident = incidentFor(file, '4');
+  describe.skipIf(!havePostgres())('module follow-up, judged by ir_module_module in a real PostgreSQL', () => {
+    let pg: PgCluster;
+    beforeAll(async () => {
+      pg = await startCluster();
+    }, 120_000);
+    afterAll(() => pg?.destroy());
 
-    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] }, fixes: { allowCommands: [script], moduleUpdate: [script, '-u', '${module}'] } });
-    const d = cronDeprecatedFields.detect(incident, ctx);
-    if (!d.ok) throw new Error(d.reason);
-    const plan = await cronDeprecatedFields.plan(d.params, incident, ctx);
-    expect(plan.data.moduleUpdate).toEqual([script, '-u', 'legacy_cron']);
-    const applied = await cronDeprecatedFields.apply(plan, ctx);
-    expect(applied.commands[0]?.exitCode).toBe(0);
-    expect(await cronDeprecatedFields.verify(plan, applied, ctx)).toMatchObject({ ok: true });
-    await cronDeprecatedFields.rollback(plan, applied, ctx);
+    async function setState(state: string | null): Promise<void> {
+      const c = new Client({ host: pg.host, port: pg.port, user: pg.user, database: pg.database });
+      await c.connect();
+      try {
+        await c.query('CREATE TABLE IF NOT EXISTS ir_module_module (name varchar PRIMARY KEY, state varchar)');
+        await c.query('DELETE FROM ir_module_module');
+        if (state) await c.query("INSERT INTO ir_module_module VALUES ('legacy_cron', $1)", [state]);
+      } finally {
+        await c.end();
+      }
+    }
 
-    ctx.cleanup();
-    ctx = makeFixContext({ roots: [addons], odoo: { addonsPath: [addons] }, fixes: { allowCommands: [script], moduleUpdate: [script, '-u', 'other_${module}'] } });
-    const plan2 = await cronDeprecatedFields.plan(d.params, incident, ctx);
-    const applied2 = await cronDeprecatedFields.apply(plan2, ctx);
-    const v = await cronDeprecatedFields.verify(plan2, applied2, ctx);
-    expect(v.ok).toBe(false);
-    expect(v.detail).toMatch(/exit code 3.*no module other_legacy_cron/);
+    /**
+     * Stands in for odoo-bin: logs like Odoo to stdout, and with `-i legacy_cron` or `-u legacy_cron`
+     * marks it installed through psql (odoo-bin -i lists new addons first) unless told to fail in one of the ways a real run fails.
+     */
+    function fakeOdooBin(behaviour: 'installs' | 'does-nothing' | 'logs-error' | 'exits-3'): string {
+      const script = join(base, `fake-odoo-bin-${behaviour}`);
+      const psql = join(pgBinDir(), 'psql');
+      const install = `${psql} -h ${pg.host} -p ${pg.port} -U ${pg.user} -d ${pg.database} -qc "INSERT INTO ir_module_module VALUES ('legacy_cron', 'installed') ON CONFLICT (name) DO UPDATE SET state = 'installed'"`;
+      const body = {
+        installs: `${install}\necho "2026-12-02 09:00:00,000 4242 INFO postgres odoo.modules.loading: loading legacy_cron"`,
+        'does-nothing': 'echo "2026-12-02 09:00:00,000 4242 INFO postgres odoo.modules.loading: 14 modules loaded"',
+        'logs-error': `echo "2026-12-02 09:00:00,000 4242 ERROR postgres odoo.modules.registry: Failed to load registry"\n${install}`,
+        'exits-3': 'echo "no module" >&2\nexit 3',
+      }[behaviour];
+      writeFileSync(script, `#!/bin/sh\necho "$@" > ${script}.args\n${body}\nexit 0\n`, { mode: 0o755 });
+      return script;
+    }
+
+    async function runFix(script: string) {
+      ctx?.cleanup();
+      ctx = makeFixContext({
+        roots: [addons],
+        odoo: { addonsPath: [addons], dbHost: pg.host, dbPort: pg.port, dbUser: pg.user, dbName: pg.database },
+        fixes: { allowCommands: [script], moduleUpdate: [script, '-c', '/etc/odoo/odoo.conf', '-u', '${module}', '--stop-after-init'] },
+      });
+      const file = join(addons, 'legacy_cron/data/ir_cron_data.xml');
+      const incident = incidentFor(file, '4');
+      const d = cronDeprecatedFields.detect(incident, ctx);
+      if (!d.ok) throw new Error(d.reason);
+      const plan = await cronDeprecatedFields.plan(d.params, incident, ctx);
+      const applied = await cronDeprecatedFields.apply(plan, ctx);
+      const verdict = await cronDeprecatedFields.verify(plan, applied, ctx);
+      await cronDeprecatedFields.rollback(plan, applied, ctx);
+      return { plan, verdict, args: readFileSync(`${script}.args`, 'utf8').trim() };
+    }
+
+    it('installs (-i) a module Odoo does not have installed, and is verified once Odoo lists it installed', async () => {
+      await setState('uninstalled');
+      const { plan, verdict, args } = await runFix(fakeOdooBin('installs'));
+      expect(plan.data.moduleState).toBe('uninstalled');
+      expect(args).toBe('-c /etc/odoo/odoo.conf -i legacy_cron --stop-after-init --logfile=');
+      expect(plan.preview).toContain('module legacy_cron is uninstalled');
+      expect(verdict).toMatchObject({ ok: true });
+      expect(verdict.detail).toMatch(/legacy_cron is installed in Odoo's database \(was uninstalled\)/);
+    });
+
+    it('a module missing from ir_module_module (no update_list yet) is installed too', async () => {
+      await setState(null);
+      const { args, verdict } = await runFix(fakeOdooBin('installs'));
+      expect(args).toContain('-i legacy_cron');
+      expect(verdict.ok).toBe(true);
+    });
+
+    it('upgrades (-u) an installed module', async () => {
+      await setState('installed');
+      const { args, verdict } = await runFix(fakeOdooBin('does-nothing'));
+      expect(args).toBe('-c /etc/odoo/odoo.conf -u legacy_cron --stop-after-init --logfile=');
+      expect(verdict.ok).toBe(true);
+    });
+
+    it('is not verified when the follow-up exits 0 but the module stays uninstalled', async () => {
+      await setState('uninstalled');
+      const { verdict } = await runFix(fakeOdooBin('does-nothing'));
+      expect(verdict.ok).toBe(false);
+      expect(verdict.detail).toMatch(/follow-up exited 0, but module legacy_cron is uninstalled in Odoo's database/);
+    });
+
+    it('is not verified when the follow-up logs an ERROR record, even installed and exit 0', async () => {
+      await setState('uninstalled');
+      const { verdict } = await runFix(fakeOdooBin('logs-error'));
+      expect(verdict.ok).toBe(false);
+      expect(verdict.detail).toMatch(/logged 1 ERROR record\(s\): ERROR Failed to load registry/);
+    });
+
+    it('is not verified when the follow-up fails', async () => {
+      await setState('uninstalled');
+      const { verdict } = await runFix(fakeOdooBin('exits-3'));
+      expect(verdict.ok).toBe(false);
+      expect(verdict.detail).toMatch(/module follow-up failed \(exit code 3\): no module/);
+    });
   });
 
   it('says there is nothing to do on an already fixed file', async () => {

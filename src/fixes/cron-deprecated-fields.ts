@@ -1,6 +1,7 @@
 // Fix: Odoo 18 removed `numbercall` and `doall` from ir.cron; a module whose data XML still sets them
 // fails to install/upgrade with `ParseError: while parsing <file>:<line>`. We cut those field elements
-// out of that file (nothing else changes, byte for byte) and optionally re-run the module update.
+// out of that file (nothing else changes, byte for byte) and optionally run the module follow-up
+// (install or upgrade, see module-follow-up.ts); with it, "verified" means Odoo lists it installed.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Incident } from '../engine/types.js';
@@ -8,6 +9,7 @@ import { unifiedDiff } from './diff.js';
 import { formatArgv, incidentParam, readConfined, sha256Hex } from './fix-util.js';
 import { isInside } from './lib/confine.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
+import { chooseInstallFlag, errorRecords, readModuleState, withOwnLog, type ModuleState } from './module-follow-up.js';
 import { checkCronFile, removeCronFields } from './xml-cron-edit.js';
 
 export interface CronFixParams {
@@ -24,8 +26,13 @@ export interface CronFixData {
   removed: Array<{ field: string; line: number }>;
   /** The addon the file belongs to (directory holding __manifest__.py), if found. */
   module: string | null;
-  /** Follow-up command (config.fixes.moduleUpdate with `${module}` substituted), or null. */
+  /**
+   * Follow-up command (config.fixes.moduleUpdate with `${module}` substituted, `-i`/`-u` chosen from
+   * the module's state, `--logfile=` added so its log comes to us), or null.
+   */
   moduleUpdate: string[] | null;
+  /** ir_module_module.state when planned; null when unknown (no follow-up, or the database unreadable). */
+  moduleState?: ModuleState | null;
 }
 
 /** The addon directory: the nearest ancestor of the file holding __manifest__.py, inside the root. */
@@ -99,11 +106,13 @@ export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
     const edit = removeCronFields(content);
     const confined = ctx.confiner.check(path);
     const module = confined.ok ? addonOf(path, confined.root) : null;
-    const moduleUpdate = moduleUpdateArgv(ctx.config.fixes.moduleUpdate, {
+    const template = moduleUpdateArgv(ctx.config.fixes.moduleUpdate, {
       module,
       db: ctx.odoo.dbName,
       config: ctx.odoo.path,
     });
+    const known = template && module ? await readModuleState(ctx, module) : { state: null, error: null };
+    const moduleUpdate = template && module ? withOwnLog(chooseInstallFlag(template, module, known.state)) : template;
     const removed = edit.removed.map((r) => ({ field: r.field, line: r.line }));
     const sha256Before = sha256Hex(content);
     const diff = unifiedDiff(path, content.toString('latin1'), edit.content.toString('latin1'));
@@ -114,6 +123,7 @@ export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
       removed,
       module,
       moduleUpdate,
+      moduleState: known.state,
     };
     if (removed.length === 0) {
       return {
@@ -130,7 +140,8 @@ export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
     const fields = [...new Set(removed.map((r) => r.field))].join(' and ');
     const followUp = ctx.config.fixes.moduleUpdate
       ? moduleUpdate
-        ? `\nThen: ${formatArgv(moduleUpdate)}  (module update; its exit code is checked)`
+        ? `\nThen: ${formatArgv(moduleUpdate)}  (module ${module} is ${known.state ?? `in an unknown state: ${known.error}`}; ` +
+          'verified when Odoo lists it installed and its log has no ERROR)'
         : `\nModule update skipped: cannot fill ${formatArgv(ctx.config.fixes.moduleUpdate)} (module ${module ?? 'unknown'}, db ${ctx.odoo.dbName ?? 'unknown'}).`
       : '';
     return {
@@ -177,12 +188,23 @@ export const cronDeprecatedFields: Fix<CronFixParams, CronFixData> = {
     }
     const cmd = applied.commands[0];
     if (cmd) {
+      const module = plan.data.module ?? '?';
       if (cmd.timedOut || cmd.exitCode !== 0) {
         const tail = (cmd.stderr || cmd.stdout).trim().split('\n').slice(-3).join(' | ');
         const how = cmd.timedOut ? 'timed out' : cmd.signal ? `killed by ${cmd.signal}` : `exit code ${cmd.exitCode}`;
-        return { ok: false, detail: `${plan.data.file} is fixed but the module update failed (${how})${tail ? `: ${tail}` : ''}` };
+        return { ok: false, detail: `${plan.data.file} is fixed but the module follow-up failed (${how})${tail ? `: ${tail}` : ''}` };
       }
-      return { ok: true, detail: `${check.detail}; module update ${plan.data.module ?? ''} succeeded (exit 0)` };
+      // Exit 0 is not enough: Odoo logs a failed data file at ERROR and may still exit 0.
+      const errors = errorRecords(cmd);
+      if (errors.length) {
+        return { ok: false, detail: `${plan.data.file} is fixed but the module follow-up logged ${errors.length} ERROR record(s): ${errors[0]}` };
+      }
+      const after = plan.data.module ? await readModuleState(ctx, plan.data.module) : { state: null, error: 'no module' };
+      if (after.state !== 'installed') {
+        const what = after.state ? `is ${after.state}` : `state unreadable (${after.error})`;
+        return { ok: false, detail: `${plan.data.file} is fixed and the follow-up exited 0, but module ${module} ${what} in Odoo's database` };
+      }
+      return { ok: true, detail: `${check.detail}; module ${module} is installed in Odoo's database (was ${plan.data.moduleState ?? 'unknown'}), its log has no ERROR` };
     }
     return { ok: true, detail: `${plan.data.file}: ${check.detail}` };
   },

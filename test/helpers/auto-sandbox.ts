@@ -51,6 +51,8 @@ export interface SandboxOptions {
   adminPasswd: string;
   /** Name of the filestore's database directory (the permission fixture's path is moved there). */
   filestoreDb?: string;
+  /** db_name in odoo.conf (unset by default). */
+  dbName?: string;
   config?: Record<string, unknown>;
 }
 
@@ -79,6 +81,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       'db_user = postgres',
       `db_password = ${opts.dbPassword}`,
       `admin_passwd = ${opts.adminPasswd}`,
+      ...(opts.dbName ? [`db_name = ${opts.dbName}`] : []),
       '',
     ].join('\n'),
   );
