@@ -114,6 +114,9 @@ export interface Pattern {
    * (e.g. "PostgreSQL unreachable" log records end when the database probe passes again).
    */
   clearsWith?: ProbeName;
+  /** Odoo series (`"17.0"`) whose real logs this pattern was seen matching (the public corpus in
+   * test/fixtures/public-logs, the Odoo 18 logs in test/fixtures/logs); informative only. */
+  versions?: string[];
 }
 
 export interface PatternMatch {

@@ -26,11 +26,31 @@ export async function list(globals: GlobalOptions, opts: { json?: boolean }): Pr
     p.category,
     String(p.priority),
     p.fix ? `${p.fix.id}${p.fix.unattended ? '*' : ''}` : '-',
+    versionRanges(p.versions),
     p.title,
   ]);
-  print(`${renderTable(['ID', 'SEVERITY', 'CATEGORY', 'PRIORITY', 'FIX', 'TITLE'], rows)}\n`);
+  print(`${renderTable(['ID', 'SEVERITY', 'CATEGORY', 'PRIORITY', 'FIX', 'ODOO', 'TITLE'], rows)}\n`);
   print(`${patterns.length} patterns (* = the pattern allows its fix unattended; config fixes.unattended must list it too)\n`);
   return 0;
+}
+
+/** `["12.0","13.0","14.0","17.0"]` → `12-14,17` (the Odoo series a pattern was seen in); `-` when none. */
+export function versionRanges(versions: readonly string[] | undefined): string {
+  const majors = [...new Set((versions ?? []).map((v) => Number.parseInt(v, 10)).filter((n) => Number.isFinite(n)))].sort((a, b) => a - b);
+  if (majors.length === 0) return '-';
+  const out: string[] = [];
+  let start = majors[0]!;
+  let prev = start;
+  for (const n of [...majors.slice(1), Number.NaN]) {
+    if (n === prev + 1) {
+      prev = n;
+      continue;
+    }
+    out.push(start === prev ? String(start) : `${start}-${prev}`);
+    start = n;
+    prev = n;
+  }
+  return out.join(',');
 }
 
 /** Validates one file, or the whole directory (which also checks ids across files). Throws
