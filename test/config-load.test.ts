@@ -209,7 +209,7 @@ describe('loadConfig: every bad input is one exact line', () => {
     );
     const q = file('top.yaml', 'threshold:\n  diskWarnPercent: 1\n');
     expect(await errorOf(isolated({ configPath: q }))).toBe(
-      `${q}: threshold: unknown key (did you mean thresholds?); valid top-level keys: odoo, logs, probes, thresholds, services, endpoints, fixes, escalation, alerts, paths, http`,
+      `${q}: threshold: unknown key (did you mean thresholds?); valid top-level keys: odoo, logs, probes, thresholds, services, endpoints, fixes, escalation, alerts, paths, http, unclassified, patterns`,
     );
   });
 

@@ -74,7 +74,12 @@ describe('odoo-heal detect', () => {
   it('reads stdin with -', () => {
     const r = cli(['detect', '--json', '-'], readFileSync(join(LOGS, 'cron_deprecated_field.log'), 'utf8'));
     const out = JSON.parse(r.stdout);
-    expect(out.incidents.map((i: { patternId: string }) => i.patternId)).toEqual(['cron-deprecated-fields']);
+    // The pattern's incident, and the ERROR record no pattern explains as an unclassified one.
+    expect(out.incidents.map((i: { kind: string; patternId: string | null }) => [i.kind, i.patternId])).toEqual([
+      ['pattern', 'cron-deprecated-fields'],
+      ['unclassified', null],
+    ]);
+    expect(out.incidents[1].title).toBe('ERROR in odoo.modules.registry: Failed to load registry');
     expect(out.sources[0].path).toBe('-');
   });
 

@@ -7,6 +7,7 @@ import type { Config, OdooConf } from './config/types.js';
 import { IncidentBook } from './incidents.js';
 import type { EngineIntents } from './intents.js';
 import { LogPipeline } from './pipeline.js';
+import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { defaultPatternsDir, loadPatterns } from './patterns/load.js';
 import { Matcher } from './patterns/matcher.js';
 import { createDatabaseProbe } from './probes/database.js';
@@ -86,8 +87,12 @@ export class Engine implements EngineIntents {
       {
         onRecord: (r) => this.onRecord(r),
         onIncident: (i) => this.onIncident(i),
+        onIncidentChanged: () => {
+          this.dirtyIncidents = true;
+        },
       },
       this.now,
+      new UnclassifiedGrouper(this.config.unclassified),
     );
     this.probes = [...hostProbes(), createDatabaseProbe()];
     this.desk = new FixDesk(this, deps.mode === 'auto');
@@ -205,11 +210,17 @@ export class Engine implements EngineIntents {
       if (incidents !== s.incidents) patch.incidents = incidents;
       this.dirtyIncidents = false;
     }
-    const counters = { linesRead: this.pipeline.lines, records: this.pipeline.records, matches: this.pipeline.matches };
+    const counters = {
+      linesRead: this.pipeline.lines,
+      records: this.pipeline.records,
+      matches: this.pipeline.matches,
+      unclassified: this.pipeline.unclassified,
+    };
     if (
       counters.linesRead !== s.counters.linesRead ||
       counters.records !== s.counters.records ||
-      counters.matches !== s.counters.matches
+      counters.matches !== s.counters.matches ||
+      counters.unclassified !== s.counters.unclassified
     ) {
       patch.counters = counters;
     }

@@ -8,6 +8,7 @@ import { IncidentBook } from './incidents.js';
 import { parseText } from './logs/parser.js';
 import { readTail } from './logs/tail.js';
 import { Matcher } from './patterns/matcher.js';
+import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { createDatabaseProbe } from './probes/database.js';
 import { hostProbes, runProbes } from './probes/run.js';
 import type { Incident, LogRecord, ProbeResult, Severity, Status } from './types.js';
@@ -95,7 +96,14 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   ]);
 
   const book = new IncidentBook();
-  for (const r of records) for (const m of opts.matcher.match(r)) book.addMatch(m, now());
+  const grouper = new UnclassifiedGrouper(config.unclassified);
+  for (const r of records) {
+    const m = opts.matcher.match(r)[0];
+    if (m) book.addMatch(m, now());
+    else grouper.unmatched(r, book, now());
+    grouper.follows(r);
+  }
+  for (const i of book.list()) grouper.escalate(i);
   for (const r of results) book.applyFindings(r.probe, r.findings, now());
   const incidents = book.list().filter((i) => i.status !== 'resolved');
 

@@ -160,6 +160,15 @@ export function renderMetrics(engine: Engine, attempts: readonly AttemptRecord[]
   m.family('odoo_heal_circuit_breakers_open', 'gauge', 'Incidents auto-heal gave up on (circuit breaker open).', [
     [{}, incidents.filter(isOpenBreaker).length],
   ]);
+  const unclassified = incidents.filter((i) => i.origin.kind === 'unclassified');
+  m.family(
+    'odoo_heal_unclassified_incidents',
+    'gauge',
+    'Unclassified incidents (errors no pattern explains) by severity and status.',
+    SEVERITIES.flatMap((sev) =>
+      INCIDENT_STATUSES.map((st): [Record<string, string>, number] => [{ severity: sev, status: st }, unclassified.filter((i) => i.severity === sev && i.status === st).length]),
+    ),
+  );
   const perFix = new Map<string, Record<AttemptOutcome, number>>();
   for (const a of attempts) {
     let o = perFix.get(a.fixId);
@@ -184,6 +193,12 @@ export function renderMetrics(engine: Engine, attempts: readonly AttemptRecord[]
   m.family('odoo_heal_log_lines_read_total', 'counter', 'Log lines read from all sources since start.', [[{}, s.counters.linesRead]]);
   m.family('odoo_heal_log_records_total', 'counter', 'Log records assembled from those lines since start.', [[{}, s.counters.records]]);
   m.family('odoo_heal_pattern_matches_total', 'counter', 'Pattern matches on log records since start.', [[{}, s.counters.matches]]);
+  m.family(
+    'odoo_heal_unclassified_records_total',
+    'counter',
+    'ERROR/CRITICAL or traceback records no pattern explained (grouped into unclassified incidents) since start.',
+    [[{}, s.counters.unclassified]],
+  );
   return m.toString();
 }
 

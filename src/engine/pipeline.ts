@@ -4,18 +4,23 @@ import { createAssembler } from './logs/parser.js';
 import type { IncidentBook } from './incidents.js';
 import type { Matcher } from './patterns/matcher.js';
 import type { Incident, LogRecord, RecordAssembler } from './types.js';
+import type { UnclassifiedGrouper } from './unclassified/grouper.js';
 
 export interface PipelineSink {
   /** Every record, matched or not (the log tail). */
   onRecord?(record: LogRecord): void;
   /** An incident that got a new match. */
   onIncident?(incident: Incident, record: LogRecord): void;
+  /** An incident changed without a new occurrence (an unclassified one learnt its failed request). */
+  onIncidentChanged?(incident: Incident): void;
 }
 
 export class LogPipeline {
   private readonly assemblers = new Map<string, RecordAssembler>();
   records = 0;
   matches = 0;
+  /** Records no pattern explained that went to an unclassified incident. */
+  unclassified = 0;
   lines = 0;
 
   constructor(
@@ -23,6 +28,7 @@ export class LogPipeline {
     private readonly book: IncidentBook,
     private readonly sink: PipelineSink = {},
     private readonly now: () => number = Date.now,
+    private readonly grouper: UnclassifiedGrouper | null = null,
   ) {}
 
   /** Swap the pattern set (SIGHUP reload); records already matched keep their incidents. */
@@ -63,10 +69,19 @@ export class LogPipeline {
   private handle(record: LogRecord): void {
     this.records++;
     this.sink.onRecord?.(record);
-    for (const m of this.matcher.match(record)) {
+    const m = this.matcher.match(record)[0];
+    if (m) {
       this.matches++;
       const incident = this.book.addMatch(m, this.now());
       this.sink.onIncident?.(incident, record);
+    } else if (this.grouper) {
+      const incident = this.grouper.unmatched(record, this.book, this.now());
+      if (incident) {
+        this.unclassified++;
+        this.sink.onIncident?.(incident, record);
+      }
     }
+    const learnt = this.grouper?.follows(record);
+    if (learnt) this.sink.onIncidentChanged?.(learnt);
   }
 }

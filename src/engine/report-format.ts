@@ -4,6 +4,7 @@
 import type { Effectiveness, Report, ReportAttempt, ReportIncident } from './report.js';
 import { safeJsonStringify, sanitizeBlock } from './text/terminal-safe.js';
 import type { Incident } from './types.js';
+import { incidentRate } from './incidents.js';
 
 export const INCIDENTS_FORMAT = 'odoo-heal/incidents@1';
 
@@ -153,6 +154,7 @@ export function incidentJSON(i: Incident): Record<string, unknown> {
     category: i.category,
     status: i.status,
     count: i.count,
+    ratePerMinute: Math.round(incidentRate(i) * 100) / 100,
     firstSeen: new Date(i.firstSeen).toISOString(),
     lastSeen: new Date(i.lastSeen).toISOString(),
     resolvedAt: isoOrNull(i.resolvedAt),

@@ -30,7 +30,8 @@ export interface EngineState {
   attempts: AttemptSummary[];
   tail: TailEntry[];
   tailDropped: number;
-  counters: { linesRead: number; records: number; matches: number };
+  /** `unclassified`: records no pattern explained that went to an unclassified incident. */
+  counters: { linesRead: number; records: number; matches: number; unclassified: number };
   autoHeal: boolean;
   plan: PlanView | null;
   /** The fix currently running, if any (at most one at a time per host). */
@@ -56,7 +57,7 @@ export function initialState(hostname: string, now: number): EngineState {
     attempts: [],
     tail: [],
     tailDropped: 0,
-    counters: { linesRead: 0, records: 0, matches: 0 },
+    counters: { linesRead: 0, records: 0, matches: 0, unclassified: 0 },
     autoHeal: false,
     plan: null,
     busy: null,

@@ -123,7 +123,7 @@ function probeRound(store: ReturnType<typeof newStore>, round: number): void {
       memUsedPercent: [...s.history.memUsedPercent, 30 + ((round * 7) % 50)].slice(-120),
       dbLatencyMs: [...s.history.dbLatencyMs, 1 + (round % 9) / 4].slice(-120),
     },
-    counters: { linesRead: s.counters.linesRead + round, records: s.counters.records + 1, matches: 0 },
+    counters: { linesRead: s.counters.linesRead + round, records: s.counters.records + 1, matches: 0, unclassified: 0 },
   }));
 }
 

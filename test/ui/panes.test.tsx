@@ -304,7 +304,7 @@ describe('console panes from store states', () => {
     const before = renders;
     expect(before).toBeGreaterThan(0);
     // a log flush, an incident, a notice: nothing the process pane shows
-    store.setState((s) => ({ tail: [...s.tail, { seq: 5000, record: rawRecord('hello') }], counters: { linesRead: 9, records: 9, matches: 1 } }));
+    store.setState((s) => ({ tail: [...s.tail, { seq: 5000, record: rawRecord('hello') }], counters: { linesRead: 9, records: 9, matches: 1, unclassified: 0 } }));
     store.setState({ incidents: { a: incident('a') }, notice: { text: 'x', severity: 'info', at: Date.now() } });
     store.setState((s) => ({ history: { ...s.history, memUsedPercent: [...s.history.memUsedPercent, 50] } }));
     await tick();

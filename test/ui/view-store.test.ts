@@ -11,7 +11,7 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function logFlush(store: ReturnType<typeof newStore>, seq: number): void {
   store.setState((s) => ({
     tail: [...s.tail, { seq, record: rawRecord(`line ${seq}`) }],
-    counters: { linesRead: seq, records: seq, matches: 0 },
+    counters: { linesRead: seq, records: seq, matches: 0, unclassified: 0 },
   }));
 }
 

@@ -3,9 +3,10 @@
 //
 // Exit code, Nagios style like `check`: 0 nothing above info, 1 warnings, 2 critical, 3 a source
 // could not be read and nothing critical was found (the answer is incomplete: UNKNOWN).
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import type { LoadedConfig } from '../../engine/config/load.js';
 import { UsageError } from '../../engine/errors.js';
-import { worstSeverity } from '../../engine/incidents.js';
+import { incidentRate, worstSeverity } from '../../engine/incidents.js';
 import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { scanSources, type ScanResult } from '../../engine/patterns/scan.js';
@@ -25,12 +26,22 @@ export interface DetectOptions {
 }
 
 /** The log files `detect` reads when none is given: odoo.conf's logfile plus config logs.files. */
-async function configuredSources(globals: GlobalOptions): Promise<string[]> {
-  const { loadConfig } = await import('../../engine/config/load.js');
-  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
+function configuredSources(loaded: LoadedConfig): string[] {
   const files = [loaded.odoo.logfile, ...loaded.config.logs.files].filter((f): f is string => !!f);
   return [...new Set(files)];
+}
+
+/**
+ * The configuration, when `detect` needs it: no file given (the configured sources), or a config
+ * file exists (its `unclassified` settings). Otherwise null: files given on a box without a config
+ * are scanned with the defaults, without the cost of finding odoo.conf.
+ */
+async function configIfAny(globals: GlobalOptions, needed: boolean): Promise<LoadedConfig | null> {
+  const { DEFAULT_CONFIG_PATH, loadConfig } = await import('../../engine/config/load.js');
+  if (!needed && !globals.config && !process.env.ODOO_HEAL_CONFIG && !existsSync(DEFAULT_CONFIG_PATH)) return null;
+  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+  for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
+  return loaded;
 }
 
 export function statusOf(result: ScanResult): Status {
@@ -56,13 +67,18 @@ export async function run(globals: GlobalOptions, files: string[], opts: DetectO
   await prestartIfBig(files);
   const now = Date.now();
   const since = opts.since !== undefined ? parseSince(opts.since, now) : null;
+  const loaded = await configIfAny(globals, files.length === 0);
   const patterns = loadPatterns(globals.patterns ?? defaultPatternsDir());
-  const sources = files.length > 0 ? files : await configuredSources(globals);
+  const sources = files.length > 0 ? files : configuredSources(loaded!);
   if (sources.length === 0) {
     throw new UsageError('no log file given and none configured (odoo.conf logfile, config logs.files); pass files, or - for stdin');
   }
   if (sources.filter((s) => s === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-  const result = await scanSources(sources, new Matcher(patterns), { since, now: () => now });
+  const result = await scanSources(sources, new Matcher(patterns), {
+    since,
+    now: () => now,
+    ...(loaded ? { unclassified: loaded.config.unclassified } : {}),
+  });
   const status = statusOf(result);
   for (const s of result.sources) if (s.error) printErr(`odoo-heal: ${s.error}\n`);
   if (opts.json) {
@@ -81,10 +97,17 @@ function iso(ms: number | null): string | null {
 
 export function incidentJSON(i: Incident): Record<string, unknown> {
   const s = i.sample;
+  const o = i.origin;
   return {
     id: i.id,
     fingerprint: i.fingerprint,
-    patternId: i.origin.kind === 'pattern' ? i.origin.patternId : null,
+    kind: o.kind,
+    patternId: o.kind === 'pattern' ? o.patternId : null,
+    unclassified:
+      o.kind === 'unclassified'
+        ? { signature: o.signature, exceptionClass: o.exceptionClass, addon: o.addon, frame: o.frame, logger: o.logger, request: o.request }
+        : null,
+    ratePerMinute: Math.round(incidentRate(i) * 100) / 100,
     title: i.title,
     severity: i.severity,
     category: i.category,
@@ -143,12 +166,19 @@ export function formatDetect(result: ScanResult, sanitizeText: (text: string) =>
     out.push(
       renderTable(
         ['SEVERITY', 'COUNT', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'ID', 'TITLE'],
-        incidents.map((i) => [i.severity, String(i.count), when(i.firstSeen), when(i.lastSeen), i.id, i.title]),
+        incidents.map((i) => [i.severity, String(i.count), when(i.firstSeen), when(i.lastSeen), i.id, sanitizeText(i.title)]),
       ),
     );
     for (const i of incidents) {
       out.push('');
-      out.push(`${i.id}  ${i.title}${i.origin.kind === 'pattern' ? `  [${i.origin.patternId}]` : ''}`);
+      const o = i.origin;
+      const tag = o.kind === 'pattern' ? `  [${o.patternId}]` : o.kind === 'unclassified' ? '  [unclassified]' : '';
+      out.push(`${i.id}  ${sanitizeText(i.title)}${tag}`);
+      if (o.kind === 'unclassified') {
+        const rate = incidentRate(i);
+        const parts = [o.addon ? `addon ${o.addon}` : null, o.request ? `request ${o.request}` : null, `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/min`];
+        out.push(`  what: ${sanitizeText(parts.filter((x) => x !== null).join(' · '))}`);
+      }
       out.push(`  hint: ${i.hint}`);
       if (i.fix) {
         const params = Object.entries(i.fix.params).map(([k, v]) => `${k}=${sanitizeText(v)}`);
@@ -162,7 +192,7 @@ export function formatDetect(result: ScanResult, sanitizeText: (text: string) =>
     }
   }
   const u = result.unmatched;
-  if (u.error + u.critical > 0) {
+  if (u.error + u.critical > 0 && !incidents.some((i) => i.origin.kind === 'unclassified')) {
     out.push('');
     out.push(`${u.error + u.critical} ERROR/CRITICAL record(s) matched no pattern (odoo-heal patterns test <log> shows them).`);
   }

@@ -81,6 +81,9 @@ export function defaultLadders(): Record<string, LadderStep[]> {
 }
 
 /** The complete default configuration. `paths` derive from the state dir. */
+/** Local patterns (stacked over the bundled ones; survives upgrades). Absent: nothing is added. */
+export const DEFAULT_LOCAL_PATTERNS_DIR = '/etc/odoo-heal/patterns.d';
+
 export function defaultConfig(ctx: DefaultsContext = {}): Config {
   const stateDir = defaultStateDir(ctx);
   return {
@@ -126,6 +129,8 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
     },
     alerts: { targets: [], cooldownMs: 15 * MINUTE, timeoutMs: 5000, retries: 3 },
     paths: derivePaths(stateDir),
+    unclassified: { mode: 'warning', criticalPerMinute: 10, ignore: [] },
+    patterns: { localDir: DEFAULT_LOCAL_PATTERNS_DIR },
     http: { enabled: false, listen: '127.0.0.1', port: 9187, token: null },
   };
 }

@@ -302,6 +302,24 @@ function completeServices(given: Partial<ServiceSpec>[] | undefined, odoo: OdooC
 }
 
 /** Rules that span fields, which JSON Schema cannot say clearly. */
+/** `/regex/` entries of unclassified.ignore must compile and be safe to run on every error record. */
+async function checkIgnoreList(ignore: string[], file: string): Promise<void> {
+  const { ignoreRegexSource } = await import('../unclassified/grouper.js');
+  const regexes = ignore.map((e, i) => [ignoreRegexSource(e), i] as const).filter((x): x is [string, number] => x[0] !== null);
+  if (regexes.length === 0) return;
+  const { backtrackingProblem } = await import('../patterns/regex-tools.js');
+  for (const [src, i] of regexes) {
+    let problem: string | null;
+    try {
+      new RegExp(src);
+      problem = backtrackingProblem(src);
+    } catch (err) {
+      problem = `invalid regular expression: ${(err as Error).message}`;
+    }
+    if (problem) throw new ConfigError(file, `unclassified.ignore[${i}]`, problem);
+  }
+}
+
 function checkConsistency(config: Config, file: string): void {
   const t = config.thresholds;
   const pairs: [keyof Config['thresholds'], keyof Config['thresholds']][] = [
@@ -385,6 +403,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   if (config.odoo.config) config.odoo.config = rel(config.odoo.config);
   config.logs.files = config.logs.files.map(rel);
   config.fixes.extraRoots = config.fixes.extraRoots.map(rel);
+  if (config.patterns.localDir) config.patterns.localDir = rel(config.patterns.localDir);
+  await checkIgnoreList(config.unclassified.ignore, errFile);
   const filePaths = isPlainObject(file.paths) ? (file.paths as Partial<Config['paths']>) : {};
   const stateFromEnv = env.ODOO_HEAL_STATE_DIR ? resolve(env.ODOO_HEAL_STATE_DIR) : undefined;
   config.paths = derivePaths(stateFromEnv ?? (filePaths.stateDir ? rel(filePaths.stateDir) : base.paths.stateDir), {

@@ -154,6 +154,18 @@ export interface Config {
     backupDir: string;
     auditLog: string;
   };
+  /** Records no pattern explains (src/engine/unclassified). */
+  unclassified: {
+    /** `off`: none; `warning`: at most WARNING, CRITICAL above criticalPerMinute; `critical`: always CRITICAL. */
+    mode: 'off' | 'warning' | 'critical';
+    criticalPerMinute: number;
+    /** Signatures, incident ids, or `/regex/` (tested against the signature and the title). */
+    ignore: string[];
+  };
+  patterns: {
+    /** Local patterns stacked over the bundled ones (same id: the local one wins); null = none. */
+    localDir: string | null;
+  };
   http: {
     enabled: boolean;
     listen: string;

@@ -20,7 +20,7 @@
 // the kernel does not: under `since`, or without WebAssembly.
 import { readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { odooHeaderLevel } from '../logs/header-bytes.js';
+import { LEVEL_ERROR, odooHeaderLevel } from '../logs/header-bytes.js';
 import { createAssembler, MAX_LINE_CHARS, type LineAssembler } from '../logs/parser.js';
 import { LogReadError, TextLineSplitter } from '../logs/read-records.js';
 import { LiteralScanner } from './literal-scanner.js';
@@ -60,8 +60,24 @@ export interface ScanPlan {
   scanner: LiteralScanner | null;
 }
 
-export function scanPlan(matcher: Matcher): ScanPlan {
+/**
+ * werkzeug's access line of a request that failed (`"GET /x HTTP/1.1" 500 - 3 0.002 0.005`): decoded
+ * when unclassified incidents are on, to name the request that raised the error logged just before.
+ * As long as the shortest bundled literal (16 bytes), so the literal search keeps its stride.
+ */
+export const FAILED_REQUEST_LITERALS = ['HTTP/1.1" 500 - ', 'HTTP/1.0" 500 - '];
+
+/**
+ * What to decode. With `unclassified`, every ERROR/CRITICAL one-line record is decoded too (it
+ * becomes an unclassified incident when no pattern matches it), and the werkzeug 500 lines; records
+ * with a traceback are multi-line and always decoded.
+ */
+export function scanPlan(matcher: Matcher, unclassified = false): ScanPlan {
   const p = matcher.oneLinePrefilter();
+  if (unclassified) {
+    p.every = p.every.map((on, level) => on || level >= LEVEL_ERROR);
+    p.literals = [...new Set([...p.literals, ...FAILED_REQUEST_LITERALS])];
+  }
   const scanner = LiteralScanner.build(p.literals);
   // A literal too short to scan for: decode every one-line record (slower, still exact).
   if (p.literals.length > 0 && !scanner) return { every: p.every.map(() => true), scanner: null };

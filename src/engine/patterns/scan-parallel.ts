@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Incident, Pattern } from '../types.js';
+import type { UnclassifiedPolicy } from '../unclassified/grouper.js';
 import { findRecordStart, scanRange, type ScanPlan } from './scan-file.js';
 import type { Tally, Unmatched } from './scan-tally.js';
 
@@ -18,6 +19,8 @@ export interface RangeJob {
   since: number | null;
   /** The scan's clock, read once: a worker cannot call back into the main thread's `now()`. */
   now: number;
+  /** Unclassified incidents policy, or null when off. */
+  unclassified: UnclassifiedPolicy | null;
 }
 
 export interface RangeResult {
@@ -84,7 +87,7 @@ export async function scanInTwo(
   path: string,
   plan: ScanPlan,
   tally: Tally,
-  job: Pick<RangeJob, 'patterns' | 'since' | 'now'>,
+  job: Pick<RangeJob, 'patterns' | 'since' | 'now' | 'unclassified'>,
 ): Promise<string | null> {
   const split = splitPoint(fd, size, path);
   if (split === null) {

@@ -5,6 +5,7 @@ import { IncidentBook } from '../incidents.js';
 import { LEVEL_CRITICAL, LEVEL_ERROR, LEVEL_WARNING } from '../logs/header-bytes.js';
 import { odooStampTime } from '../logs/parser.js';
 import type { LogRecord, PatternMatch } from '../types.js';
+import type { UnclassifiedGrouper } from '../unclassified/grouper.js';
 import type { Matcher } from './matcher.js';
 
 export interface Unmatched {
@@ -18,6 +19,8 @@ export interface TallyOptions {
   now: () => number;
   onMatch?: ((m: PatternMatch) => void) | undefined;
   onRecord?: ((r: LogRecord, m: PatternMatch | null) => void) | undefined;
+  /** Groups the records no pattern explains into unclassified incidents (null: counted only). */
+  grouper?: UnclassifiedGrouper | null | undefined;
 }
 
 export class Tally {
@@ -42,14 +45,19 @@ export class Tally {
     }
     this.records++;
     const m = this.matcher.match(record)[0] ?? null;
+    const grouper = this.opts.grouper;
     if (m) {
       this.book.addMatch(m, this.opts.now());
       this.opts.onMatch?.(m);
-    } else if (record.kind === 'odoo') {
-      if (record.level === 'WARNING') this.unmatched.warning++;
-      else if (record.level === 'ERROR') this.unmatched.error++;
-      else if (record.level === 'CRITICAL') this.unmatched.critical++;
+    } else {
+      if (record.kind === 'odoo') {
+        if (record.level === 'WARNING') this.unmatched.warning++;
+        else if (record.level === 'ERROR') this.unmatched.error++;
+        else if (record.level === 'CRITICAL') this.unmatched.critical++;
+      }
+      grouper?.unmatched(record, this.book, this.opts.now());
     }
+    grouper?.follows(record);
     this.opts.onRecord?.(record, m);
   }
 

@@ -7,13 +7,15 @@ import { parentPort } from 'node:worker_threads';
 import { IncidentBook } from '../incidents.js';
 import { LogReadError } from '../logs/read-records.js';
 import type { Pattern } from '../types.js';
+import { UnclassifiedGrouper } from '../unclassified/grouper.js';
 import { Matcher } from './matcher.js';
 import { scanPlan, scanRange } from './scan-file.js';
 import type { RangeJob, RangeResult } from './scan-parallel.js';
 import { Tally } from './scan-tally.js';
 
 function run(job: RangeJob): RangeResult {
-  const tally = new Tally(new Matcher(job.patterns as Pattern[]), new IncidentBook(), { since: job.since, now: () => job.now });
+  const grouper = job.unclassified ? new UnclassifiedGrouper(job.unclassified) : null;
+  const tally = new Tally(new Matcher(job.patterns as Pattern[]), new IncidentBook(), { since: job.since, now: () => job.now, grouper });
   let lines = 0;
   let error: string | null = null;
   try {
@@ -24,7 +26,7 @@ function run(job: RangeJob): RangeResult {
       throw new LogReadError(job.path, err);
     }
     try {
-      lines = scanRange(fd, job.from, job.to, job.path, scanPlan(tally.matcher), tally);
+      lines = scanRange(fd, job.from, job.to, job.path, scanPlan(tally.matcher, grouper !== null), tally);
     } finally {
       closeSync(fd);
     }

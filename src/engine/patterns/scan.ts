@@ -6,6 +6,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { IncidentBook } from '../incidents.js';
 import { LogReadError, readRecordBatches } from '../logs/read-records.js';
 import type { LogRecord, PatternMatch } from '../types.js';
+import { DEFAULT_UNCLASSIFIED, UnclassifiedGrouper, type UnclassifiedPolicy } from '../unclassified/grouper.js';
 import type { Matcher } from './matcher.js';
 import { scanPlan, scanRange, type ScanPlan } from './scan-file.js';
 import { PARALLEL_MIN_BYTES } from './scan-parallel-limits.js';
@@ -23,7 +24,8 @@ export interface SourceSummary {
 export interface ScanResult {
   book: IncidentBook;
   sources: SourceSummary[];
-  /** Odoo records at WARNING or above that no pattern explained (worth a look, not an incident). */
+  /** Odoo records at WARNING or above that no pattern explained (ERROR/CRITICAL ones are also
+   * unclassified incidents, unless that is off). */
   unmatched: { warning: number; error: number; critical: number };
 }
 
@@ -40,6 +42,8 @@ export interface ScanOptions {
   /** Files at least this big are scanned on two threads (default PARALLEL_MIN_BYTES; Infinity: never).
    * Only without `book`, `onMatch` and `onRecord`; records without a time get one `now()` for all. */
   parallelMinBytes?: number;
+  /** Unclassified incidents (default DEFAULT_UNCLASSIFIED: on, at most WARNING). */
+  unclassified?: UnclassifiedPolicy;
 }
 
 /** Size of `path` when it is a regular file (read with the byte scanner), null for stdin, pipes and
@@ -60,7 +64,9 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
   const book = opts.book ?? new IncidentBook();
   const now = opts.now ?? Date.now;
   const since = opts.since ?? null;
-  const tally = new Tally(matcher, book, { since, now, onMatch: opts.onMatch, onRecord: opts.onRecord });
+  const policy = opts.unclassified ?? DEFAULT_UNCLASSIFIED;
+  const grouper = policy.mode === 'off' ? null : new UnclassifiedGrouper(policy);
+  const tally = new Tally(matcher, book, { since, now, onMatch: opts.onMatch, onRecord: opts.onRecord, grouper });
   const sources: SourceSummary[] = [];
   // Two threads only when nothing observes the order of matches and the book starts empty.
   const parallelMin = opts.onMatch || opts.onRecord || opts.book ? Infinity : (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES);
@@ -76,7 +82,7 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
       if (size === null) {
         for await (const batch of readRecordBatches(path)) for (const record of batch) tally.record(record);
       } else {
-        plan ??= scanPlan(matcher);
+        plan ??= scanPlan(matcher, grouper !== null);
         let fd: number;
         try {
           fd = openSync(path, 'r');
@@ -87,7 +93,7 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
           // Loaded only for big files: worker_threads and the worker module cost start-up time.
           const parallel = size >= parallelMin ? await import('./scan-parallel.js') : null;
           if (parallel?.canScanInParallel()) {
-            summary.error = await parallel.scanInTwo(fd, size, path, plan, tally, { patterns: matcher.patterns, since, now: now() });
+            summary.error = await parallel.scanInTwo(fd, size, path, plan, tally, { patterns: matcher.patterns, since, now: now(), unclassified: grouper ? policy : null });
           } else {
             scanRange(fd, 0, Infinity, path, plan, tally);
           }
@@ -102,5 +108,6 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
     summary.records = tally.records;
     summary.skipped = tally.skipped;
   }
+  if (grouper) for (const i of book.list()) grouper.escalate(i);
   return { book, sources, unmatched: tally.unmatched };
 }

@@ -78,13 +78,7 @@ export class UnclassifiedGrouper {
     const sig = signatureOf(record);
     if (this.ignored(sig.key, sig.title)) return null;
     const incident = book.addUnclassified(sig, record, recordSeverity(record, this.policy.mode), now);
-    if (
-      this.policy.mode === 'warning' &&
-      incident.severity === 'warning' &&
-      incidentRate(incident) > this.policy.criticalPerMinute
-    ) {
-      incident.severity = 'critical';
-    }
+    this.escalate(incident);
     if (record.kind === 'odoo') {
       if (this.awaiting.size > 256) this.awaiting.clear();
       this.awaiting.set(`${record.pid}@${record.source}`, { incident, record });
@@ -92,18 +86,33 @@ export class UnclassifiedGrouper {
     return incident;
   }
 
+  /** In `warning` mode, an unclassified incident above the rate becomes CRITICAL (counts merged
+   * from another thread change the rate, hence public). */
+  escalate(incident: Incident): void {
+    if (
+      incident.origin.kind === 'unclassified' &&
+      this.policy.mode === 'warning' &&
+      incident.severity === 'warning' &&
+      incidentRate(incident) > this.policy.criticalPerMinute
+    ) {
+      incident.severity = 'critical';
+    }
+  }
+
   /** Every record, after `unmatched` for the unexplained ones, in source order: a werkzeug 5xx line
-   * right after an unclassified error of the same process names the failed request. */
-  follows(record: LogRecord): void {
-    if (record.kind !== 'odoo' || this.awaiting.size === 0) return;
+   * right after an unclassified error of the same process names the failed request. Returns the
+   * incident when it learnt its request (its origin is a new object then, so views see the change). */
+  follows(record: LogRecord): Incident | null {
+    if (record.kind !== 'odoo' || this.awaiting.size === 0) return null;
     const key = `${record.pid}@${record.source}`;
     const a = this.awaiting.get(key);
-    if (!a || a.record === record) return;
+    if (!a || a.record === record) return null;
     this.awaiting.delete(key);
     const request = failedRequestOf(record);
-    if (request !== null && a.incident.origin.kind === 'unclassified' && a.incident.origin.request === null) {
-      a.incident.origin.request = request;
-    }
+    const o = a.incident.origin;
+    if (request === null || o.kind !== 'unclassified' || o.request !== null) return null;
+    a.incident.origin = { ...o, request };
+    return a.incident;
   }
 
   private ignored(signature: string, title: string): boolean {
