@@ -39,6 +39,22 @@ function hasLiteral(f: Field, text: string): boolean {
   return false;
 }
 
+/**
+ * The matching budget (docs/security.md#pattern-matching-budget). Log text is attacker input, and a
+ * backtracking regex costs up to O(n^degree) on it: validation (regex-tools.ts) refuses degree > 2,
+ * and no regex ever sees more than this many characters of a field, so the worst case stays a few
+ * tens of milliseconds per record. Real Odoo records stay well below it (the largest in the fixtures
+ * is under 5,000 characters).
+ */
+export const MAX_REGEX_INPUT = 8192;
+const HALF = MAX_REGEX_INPUT / 2;
+
+/** What a regex sees of `text`: all of it, or its head and tail joined by a newline (a `^…` pattern
+ * still sees the start, an exception at the end of a huge traceback is still there). */
+export function regexInput(text: string): string {
+  return text.length <= MAX_REGEX_INPUT ? text : `${text.slice(0, HALF)}\n${text.slice(text.length - HALF + 1)}`;
+}
+
 function test(f: Field, text: string, captures: Record<string, string>): boolean {
   if (f.lits.length > 0) {
     let hit = false;
@@ -50,7 +66,7 @@ function test(f: Field, text: string, captures: Record<string, string>): boolean
     }
     if (!hit) return false;
   }
-  const m = f.re.exec(text);
+  const m = f.re.exec(text.length <= MAX_REGEX_INPUT ? text : regexInput(text));
   if (!m) return false;
   if (m.groups) {
     for (const k in m.groups) {

@@ -97,7 +97,7 @@ function parse(src: string): Atom[][] {
       return { kind: 'char', src: `\\${e}`, ch: e, quant: 'none' };
     }
     i++;
-    if (c === '^' || c === '$') return { kind: 'zero', src: '', quant: 'none' };
+    if (c === '^' || c === '$') return { kind: 'zero', src: c, quant: 'none' };
     if (c === '.') return { kind: 'class', src: '.', quant: 'none' };
     return { kind: 'char', src: c, ch: c, quant: 'none' };
   }
@@ -220,6 +220,90 @@ export function withoutOptionalGroups(src: string): string {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Polynomial backtracking: chains of unbounded runs that can absorb each other
+// ---------------------------------------------------------------------------------------------
+
+/** Highest ambiguity degree a pattern regex may have: its worst case is O(n^degree) in the input
+ * length, and the matcher bounds n (MAX_REGEX_INPUT in matcher.ts). 2 allows `foo.*bar` unanchored
+ * and `^a.*b.*c` anchored; `foo.*bar.*baz` or `a.*a.*a.*b` (cubic and worse) are refused. */
+export const MAX_AMBIGUITY_DEGREE = 2;
+
+const ANY: Atom = { kind: 'class', src: '[^]', quant: 'unbounded' };
+
+interface Chain {
+  /** An unbounded run still able to absorb what followed it. */
+  atom: Atom;
+  /** How many runs the chain holds: each can split the same stretch of input with the others. */
+  degree: number;
+}
+
+/**
+ * The ambiguity degree of a regex: the longest chain of unbounded runs (`.*`, `[^"]+`, `\d+`...) in
+ * which each run can also match everything between it and the next one, and the next one can
+ * continue where it stopped. Each such run multiplies the ways a failing match is retried by n:
+ * `a.*a.*a.*b` on "aaaa…" is O(n^4). An unanchored regex is tried at every start position, which
+ * counts as one leading run. Approximate (overlap is tested on sample characters), conservative for
+ * the shapes patterns use.
+ */
+export function ambiguityDegree(src: string): number {
+  let tree: Atom[][];
+  try {
+    tree = parse(src);
+  } catch {
+    return 0;
+  }
+  const extra: string[] = [];
+  const collect = (alts: Atom[][]): void => {
+    for (const seq of alts) for (const a of seq) {
+      if (a.ch) extra.push(a.ch);
+      if (a.alts) collect(a.alts);
+    }
+  };
+  collect(tree);
+  const cache = new Map<string, boolean>();
+  const overlap = (a: Atom, b: Atom): boolean => {
+    const key = `${a.src}\u0000${b.src}`;
+    let v = cache.get(key);
+    if (v === undefined) cache.set(key, (v = a.src === '[^]' || b.src === '[^]' || overlaps(a, b, extra)));
+    return v;
+  };
+  let worst = 0;
+  const merge = (into: Chain[], add: Chain[]): Chain[] => {
+    for (const c of add) {
+      const same = into.find((x) => x.atom.src === c.atom.src);
+      if (!same) into.push(c);
+      else if (c.degree > same.degree) same.degree = c.degree;
+    }
+    return into;
+  };
+  const step = (chains: Chain[], a: Atom): Chain[] => {
+    if (a.kind === 'zero') return chains;
+    if (a.kind === 'group') {
+      const once = (input: Chain[]): Chain[] => {
+        const outs: Chain[] = [];
+        for (const alt of a.alts ?? []) merge(outs, alt.reduce(step, input.map((c) => ({ ...c }))));
+        return outs;
+      };
+      if (a.quant === 'none') return once(chains);
+      // Optional or repeated: skipping it keeps every chain; twice through shows what repetition adds.
+      const first = once(chains);
+      return merge(merge(chains.map((c) => ({ ...c })), first), once(first));
+    }
+    const surviving = chains.filter((c) => overlap(c.atom, a));
+    if (a.quant === 'unbounded') {
+      const degree = 1 + surviving.reduce((m, c) => Math.max(m, c.degree), 0);
+      worst = Math.max(worst, degree);
+      return merge(surviving.map((c) => ({ ...c })), [{ atom: a, degree }]);
+    }
+    // An optional atom may be skipped: the chains broken by it survive too.
+    return a.quant === 'optional' ? chains : surviving;
+  };
+  // A branch starting with ^ is tried at one position only (patterns never use the m flag).
+  for (const seq of tree) seq.reduce(step, seq[0]?.kind === 'zero' && seq[0].src === '^' ? [] : [{ atom: ANY, degree: 1 }]);
+  return worst;
+}
+
 /** Why `src` is refused, or null if it is acceptable. Assumes `src` compiles. */
 export function backtrackingProblem(src: string): string | null {
   if (!safeRegex(withoutOptionalGroups(src))) {
@@ -240,7 +324,12 @@ export function backtrackingProblem(src: string): string | null {
   };
   walk(tree);
   const p = findOverlapProblem(tree, extra);
-  return p ? `can backtrack catastrophically (${p})` : null;
+  if (p) return `can backtrack catastrophically (${p})`;
+  const degree = ambiguityDegree(src);
+  if (degree > MAX_AMBIGUITY_DEGREE) {
+    return `can backtrack polynomially (${degree} unbounded runs such as .* can split the same text: O(n^${degree}); at most ${MAX_AMBIGUITY_DEGREE} allowed — use a negated class like [^"]* that stops at the next delimiter)`;
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
