@@ -105,6 +105,17 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('fleet')
+    .description('every odoo-heal instance Prometheus scrapes, worst first (console; --json/--once for scripts)')
+    .option('--prometheus <url>', "Prometheus's base URL (or ODOO_HEAL_PROMETHEUS)")
+    .option('--job <name>', 'the scrape job of the odoo-heal instances', 'odoo-heal')
+    .option('--interval <ms>', 'how often the console reads Prometheus', '15000')
+    .option('--timeout <ms>', 'per request to Prometheus or a host', '5000')
+    .option('--json', 'one snapshot as JSON (format odoo-heal/fleet@1); exit code like check')
+    .option('--once', 'one snapshot as a table; exit code like check')
+    .action(async (opts) => runCommand(async () => (await import('./commands/fleet.js')).run(globals(), opts)));
+
+  program
     .command('fix')
     .description('list fixable incidents, or plan/apply the fix of one (id, fingerprint or pattern id)')
     .argument('[incident]', 'incident id, fingerprint or pattern id')

@@ -189,6 +189,14 @@ export function renderMetrics(engine: Engine, attempts: readonly AttemptRecord[]
     'Recorded fix attempts by fix and current outcome.',
     fixes.flatMap((f) => Object.entries(perFix.get(f)!).map(([outcome, n]): [Record<string, string>, number] => [{ fix: f, outcome }, n])),
   );
+  // The latest attempt (by when it ended, else started): what a fleet view shows as "last fix".
+  const last = attempts.reduce<AttemptRecord | null>((a, b) => (a === null || (b.finishedAt ?? b.startedAt) >= (a.finishedAt ?? a.startedAt) ? b : a), null);
+  m.family(
+    'odoo_heal_last_fix_timestamp_seconds',
+    'gauge',
+    'When the latest fix attempt ended (or started, while running), labelled with its fix and outcome.',
+    last ? [[{ fix: last.fixId, outcome: last.outcome }, seconds(last.finishedAt ?? last.startedAt)]] : [],
+  );
   m.family('odoo_heal_fix_running', 'gauge', 'Whether a fix is running right now.', [[{}, s.busy ? 1 : 0]]);
   m.family('odoo_heal_log_lines_read_total', 'counter', 'Log lines read from all sources since start.', [[{}, s.counters.linesRead]]);
   m.family('odoo_heal_log_records_total', 'counter', 'Log records assembled from those lines since start.', [[{}, s.counters.records]]);

@@ -23,6 +23,7 @@ export type Action =
   | 'expand'
   | 'focus'
   | 'help'
+  | 'refresh'
   | 'quit';
 
 export type FooterMode = 'browse' | 'prompt';
@@ -173,4 +174,24 @@ export function footerHints(mode: FooterMode): string[] {
 /** How a binding's key is written (for in-pane hints that must stay in step with the keymap). */
 export function keysOf(action: Action): string {
   return KEYMAP.find((b) => b.action === action)?.keys ?? '?';
+}
+
+/** The fleet view (`odoo-heal fleet`): the console's own bindings for what both do, plus refresh. */
+const FLEET_SHARED: readonly Action[] = ['up', 'down', 'pageUp', 'pageDown', 'open', 'back', 'help', 'quit'];
+export const FLEET_KEYMAP: readonly Binding[] = [
+  ...KEYMAP.filter((b) => FLEET_SHARED.includes(b.action)).map((b) =>
+    b.action === 'open' ? { ...b, description: 'open / close the host', footer: { label: '⏎ host', when: 'both' as const } } : b,
+  ),
+  {
+    action: 'refresh',
+    keys: 'r',
+    footer: { label: 'r refresh', when: 'both' },
+    description: 'read Prometheus again now',
+    match: (i, k) => i === 'r' && plain(k),
+  },
+];
+
+export function fleetActionFor(input: string, key: Key): Action | null {
+  for (const binding of FLEET_KEYMAP) if (binding.match(input, key)) return binding.action;
+  return null;
 }

@@ -4,12 +4,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { resolve } from 'node:path';
+import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFleet } from '../src/engine/fleet/fleet-store.js';
+import { FleetApp } from '../src/ui/fleet/fleet-app.js';
+import { makeTheme, ThemeContext } from '../src/ui/theme.js';
+import { runCli } from './helpers/cli.js';
 import { createSandbox, ensureBuilt, startAuto, type AutoProcess, type Sandbox } from './helpers/auto-sandbox.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';
 import { createFakeOdoo, type FakeOdoo } from './helpers/probes-fake-odoo.js';
 import { freePort, missingTools, startPrometheus, type Server } from './helpers/prom-tools.js';
 
+/** Every instance's http.token: Prometheus scrapes with it, the fleet view reads /incidents with it. */
+const TOKEN = 'fleet-test-token-0123456789';
 const RULES = resolve(import.meta.dirname, '..', 'deploy', 'prometheus', 'odoo-heal.rules.yml');
 const skip = missingTools('prometheus') ?? (havePostgres() ? null : 'PostgreSQL server binaries (initdb) not found');
 
@@ -59,7 +66,7 @@ describe.skipIf(skip !== null)(`Prometheus over two --auto instances${skip ? ` (
     const metricsPort = await freePort();
     sb.writeConfig({
       odoo: { url: `http://127.0.0.1:${odooPort}` },
-      http: { enabled: true, listen: '127.0.0.1', port: metricsPort },
+      http: { enabled: true, listen: '127.0.0.1', port: metricsPort, token: TOKEN },
       // The fault must stay open for Prometheus to see it: nothing runs unattended.
       fixes: { unattended: [] },
     });
@@ -113,6 +120,8 @@ rule_files:
   - ${RULES}
 scrape_configs:
   - job_name: odoo-heal
+    authorization:
+      credentials: ${TOKEN}
     static_configs:
       - targets: ['${a.target}', '${b.target}']
 `);
@@ -138,4 +147,49 @@ scrape_configs:
     const series = ((await res.json()) as { data: { result: Array<{ metric: Record<string, string> }> } }).data.result;
     expect(series.map((s) => [s.metric['instance'], s.metric['rule']])).toEqual([[a.target, 'cron-deprecated-fields']]);
   }, 120_000);
+
+  it('fleet --json: both instances from Prometheus, the faulty one first, exit 2 like check', async () => {
+    const [a, b] = instances;
+    const r = await runCli(['fleet', '--prometheus', prom.url, '--json']);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout) as { format: string; hosts: Array<{ instance: string; health: string; open: Record<string, number>; odooVersion: string | null; scrapeAgeS: number }> };
+    expect(doc.format).toBe('odoo-heal/fleet@1');
+    expect(doc.hosts.map((h) => [h.instance, h.health])).toEqual([
+      [a!.target, 'critical'],
+      [b!.target, 'ok'],
+    ]);
+    expect(doc.hosts[0]!.open['critical']).toBe(1);
+    expect(doc.hosts[1]!.open).toEqual({ critical: 0, warning: 0, info: 0 });
+    expect(doc.hosts.every((h) => h.odooVersion === '18.0' && h.scrapeAgeS >= 0 && h.scrapeAgeS < 10)).toBe(true);
+    expect(r.code).toBe(2);
+  }, 30_000);
+
+  it('the fleet console: worst first; Enter shows the host incidents, titled from its /incidents with the token', async () => {
+    const [a, b] = instances;
+    const fleet = createFleet({ prometheus: prom.url, job: 'odoo-heal', intervalMs: 60_000, timeoutMs: 3000, hostToken: TOKEN, promToken: null });
+    await fleet.start();
+    const ui = render(
+      <ThemeContext.Provider value={makeTheme(false)}>
+        <FleetApp store={fleet.store} intents={fleet} />
+      </ThemeContext.Provider>,
+    );
+    try {
+      await until('the hosts on screen', async () => (ui.lastFrame()?.includes(b!.target) ? true : undefined), 5000);
+      const frame = ui.lastFrame()!;
+      expect(frame).toMatch(/2 host\(s\): 1 critical, 1 ok/);
+      expect(frame.indexOf(a!.target)).toBeLessThan(frame.indexOf(b!.target));
+      expect(frame.split('\n').find((l) => l.includes(a!.target))).toMatch(/^› .*CRITICAL\s+1\s+0\s+0/);
+      await new Promise((r) => setImmediate(r));
+      ui.stdin.write('\r');
+      await until('the incident titles', async () => (ui.lastFrame()?.includes('ir.cron fields removed') ? true : undefined), 5000);
+      expect(ui.lastFrame()).toContain(`Incidents on ${a!.target}`);
+      ui.stdin.write('j');
+      await until('the selection to move', async () => (ui.lastFrame()?.split('\n').find((l) => l.includes(b!.target))?.startsWith('› ') ? true : undefined), 3000);
+      ui.stdin.write('\u001b');
+      await until('the detail to close', async () => (ui.lastFrame()?.includes('Incidents on') ? undefined : true), 3000);
+    } finally {
+      ui.unmount();
+      fleet.stop();
+    }
+  }, 30_000);
 });
