@@ -53,7 +53,8 @@ beforeAll(async () => {
   writeOdooConf(cluster.port);
   writeFileSync(logfile, '');
   // Only what this test controls: no machine services, no endpoints.
-  writeFileSync(configYaml, `services: []\nendpoints: []\nprobes:\n  timeoutMs: 1500\npaths:\n  stateDir: ${join(dir, 'state')}\n`);
+  // Latency is not under test: a loaded 2-core CI box must not turn OK into WARNING.
+  writeFileSync(configYaml, `services: []\nendpoints: []\nprobes:\n  timeoutMs: 1500\nthresholds:\n  dbLatencyWarnMs: 1000\npaths:\n  stateDir: ${join(dir, 'state')}\n`);
   await fake.start('threaded');
 }, 120_000);
 

@@ -34,6 +34,7 @@ describe('parser on the real Odoo 18 logs', () => {
       'permission_denied_filestore.log': 47,
       'python_syntax_error.log': 32,
       'too_many_db_connections.log': 445,
+      'unclassified_route_and_cron.log': 26,
       'worker_limit_time.log': 64,
     };
     expect(readdirSync(LOGS).sort()).toEqual(Object.keys(expected).sort());
