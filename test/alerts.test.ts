@@ -27,6 +27,7 @@ function incident(over: Partial<Incident> = {}): Incident {
     fix: { id: 'cron-deprecated-fields', params: { file: '/srv/addons/legacy_cron/data/ir_cron_data.xml' }, unattended: true },
     resolvedAt: null,
     snoozedUntil: null,
+    rootId: null,
     ...over,
   };
 }

@@ -106,7 +106,10 @@ describe('odoo-heal check', () => {
       const r = await check();
       expect(r.code).toBe(2);
       expect(r.stdout).toMatch(/database\s+CRITICAL\s+.*refuses connections/);
-      expect(r.stdout).toMatch(/odoo_http\s+CRITICAL\s+.*database unreachable/i);
+      // Odoo's own "database unreachable" is a symptom of the database probe's finding: one CRITICAL.
+      expect(r.stdout).toMatch(/odoo_http\s+see i-[0-9a-f]{8}\s+.*database unreachable/i);
+      expect(r.stdout).toMatch(/evidence \(same cause, 1\):\n\s+- Odoo reports its database unreachable/);
+      expect(r.stdout.match(/CRITICAL/g)?.length).toBe(3); // the headline, the database probe, its one incident
       expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
     } finally {
       cluster.start();

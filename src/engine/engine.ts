@@ -2,6 +2,11 @@
 // or without a terminal; a view subscribes to `store` and calls the EngineIntents methods.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import type { Deployment } from './correlation/model.js';
+import type { DiskData } from './probes/disk.js';
+import type { ProcessData } from './probes/process.js';
+import { awaitsProbes, staleReason, verifiedFixes, type StaleContext } from './correlation/stale.js';
 import { loadConfig } from './config/load.js';
 import type { Config, OdooConf } from './config/types.js';
 import { IncidentBook } from './incidents.js';
@@ -62,6 +67,12 @@ export class Engine implements EngineIntents {
   private probing = false;
   private stopped = false;
   private sources: LogSources | null = null;
+  /** When watching began: incidents whose records are all older were replayed from history. */
+  private startedAt: number;
+  /** Whether a probe round has completed (until then a replayed incident cannot be judged). */
+  private probedOnce = false;
+  /** Replayed incidents waiting for the first probe round before they may alert or heal. */
+  private readonly awaitingProbes = new Set<string>();
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
   sourceNames: string[] = [];
   readonly desk: FixDesk;
@@ -77,6 +88,7 @@ export class Engine implements EngineIntents {
     this.now = deps.now ?? Date.now;
     this.emit = deps.emit ?? (() => {});
     this.store = createEngineStore(hostname(), this.now());
+    this.startedAt = this.now();
     this.store.setState({
       odoo: { version: null, mode: deps.odoo.workers > 0 ? 'prefork' : 'threaded', configPath: deps.odoo.path },
     });
@@ -101,6 +113,9 @@ export class Engine implements EngineIntents {
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    this.startedAt = this.now();
+    // Past fixes first: a replayed record older than a verified fix must not reopen its incident.
+    await this.desk.load();
     const specs = this.deps.sources ?? defaultSources(this.config, this.odoo);
     this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
     const sources = createSources(
@@ -115,7 +130,6 @@ export class Engine implements EngineIntents {
     );
     this.sources = sources;
     await sources.start();
-    await this.desk.load();
     void this.probeTick();
     this.probeTimer = setInterval(() => void this.probeTick(), this.config.probes.intervalMs);
     this.probeTimer.unref?.();
@@ -186,10 +200,65 @@ export class Engine implements EngineIntents {
     }
   }
 
+  /** What the dependency model needs to know about this host: its file systems and Odoo's writes. */
+  deployment(): Deployment {
+    const disk = this.store.getState().probes.disk?.data as DiskData | null | undefined;
+    const odooWrites = [this.odoo.dataDir, this.odoo.logfile ? dirname(this.odoo.logfile) : null].filter((p): p is string => p !== null);
+    return { mounts: disk?.filesystems.map((f) => f.mountPoint) ?? [], odooWrites };
+  }
+
+  /** Re-links symptoms to their roots; `force` also after time alone changed (a root left its settle window). */
+  private correlate(force = false): void {
+    const now = this.now();
+    const changed = force
+      ? this.book.correlate(now, this.deployment(), CLEAR_QUIET_MS)
+      : this.book.correlateIfChanged(now, this.deployment(), CLEAR_QUIET_MS);
+    if (changed.length === 0) return;
+    this.dirtyIncidents = true;
+    for (const i of changed) if (i.rootId === null) this.desk.onBecameRoot(i);
+  }
+
+  private staleContext(): StaleContext {
+    const s = this.store.getState();
+    const proc = s.probes.process;
+    const main = (proc?.data as ProcessData | null | undefined)?.main;
+    return {
+      startedAt: this.startedAt,
+      now: this.now(),
+      probes: s.probes,
+      clearsWith: this.clearsWith,
+      verifiedFixAt: verifiedFixes(s.attempts),
+      odooStartedAt: main && proc ? proc.checkedAt - main.uptimeSeconds * 1000 : null,
+    };
+  }
+
+  /**
+   * A replayed incident that is already over is resolved instead of alarming; one that only the
+   * probes can judge waits for their first round. True when the incident must not go further now.
+   */
+  private settleReplayed(incident: Incident): boolean {
+    if (incident.lastSeen >= this.startedAt || incident.status === 'resolved') return false;
+    const ctx = this.staleContext();
+    const stale = staleReason(incident, ctx);
+    if (stale) {
+      this.book.resolve(incident.id, stale.at);
+      this.emit({ level: 'info', event: 'incident.stale', incident: incident.id, title: incident.title, why: stale.why });
+      return true;
+    }
+    if (!this.probedOnce && awaitsProbes(incident, ctx)) {
+      this.awaitingProbes.add(incident.id);
+      return true;
+    }
+    return false;
+  }
+
   private onIncident(incident: Incident): void {
     this.dirtyIncidents = true;
+    const held = this.settleReplayed(incident);
+    this.correlate();
+    if (held) return;
     if (incident.count === 1) {
-      this.emit({ level: 'warning', event: 'incident.opened', incident: incident.id, title: incident.title, severity: incident.severity });
+      this.emit({ level: 'warning', event: 'incident.opened', incident: incident.id, title: incident.title, severity: incident.severity, rootId: incident.rootId });
     }
     this.desk.onIncidentActivity(incident);
   }
@@ -289,7 +358,7 @@ export class Engine implements EngineIntents {
       if (this.clearsWith.get(i.origin.patternId) !== probe || now - i.lastSeen < CLEAR_QUIET_MS) continue;
       const resolved = this.book.resolve(i.id, now);
       if (!resolved) continue;
-      this.emit({ level: 'info', event: 'incident.resolved', incident: i.id, title: i.title, by: probe });
+      this.emit({ level: 'info', event: 'incident.resolved', incident: i.id, title: i.title, by: probe, rootId: i.rootId });
       this.desk.onResolved(resolved);
     }
   }
@@ -297,10 +366,30 @@ export class Engine implements EngineIntents {
   applyProbeResults(results: ProbeResult[]): void {
     const s = this.store.getState();
     const probes = { ...s.probes };
-    for (const r of results) {
+    // Every result is in the book before any is acted on: whether the services probe's "postgresql
+    // is failing" is a root or a symptom depends on what the database probe found in the same round.
+    const pendingActivity: Incident[] = [];
+    const rounds = results.map((r) => {
       probes[r.probe] = r;
-      const { opened, resolved } = this.book.applyFindings(r.probe, r.findings, this.now());
-      for (const i of opened) this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title });
+      return { r, ...this.book.applyFindings(r.probe, r.findings, this.now()) };
+    });
+    if (!this.probedOnce && results.length > 0) {
+      this.probedOnce = true;
+      // The store has this round's results before they judge the replayed incidents.
+      this.store.setState({ probes });
+      for (const id of this.awaitingProbes) {
+        const i = this.book.get(id);
+        if (i && !this.settleReplayed(i)) pendingActivity.push(i);
+      }
+      this.awaitingProbes.clear();
+    }
+    this.correlate(true);
+    for (const i of pendingActivity) {
+      this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title, severity: i.severity, rootId: i.rootId });
+      this.desk.onBecameRoot(i);
+    }
+    for (const { r, opened, resolved } of rounds) {
+      for (const i of opened) this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title, rootId: i.rootId });
       for (const i of resolved) {
         this.emit({ level: 'info', event: 'incident.resolved', incident: i.id, title: i.title });
         this.desk.onResolved(i);
@@ -309,8 +398,9 @@ export class Engine implements EngineIntents {
         const incident = this.book.find(`probe:${r.probe}:${f.key}`);
         if (incident) this.desk.onIncidentActivity(incident);
       }
-      if (r.status === 'ok') this.clearLogIncidents(r.probe);
+      if (r.status === 'ok' || r.status === 'warning') this.clearLogIncidents(r.probe);
     }
+    this.correlate();
     const mem = probes.memory?.data as { usedPercent?: number } | null | undefined;
     const db = probes.database?.data as { latencyMs?: number | null } | null | undefined;
     const proc = probes.process?.data as { totalCpuPercent?: number } | null | undefined;
@@ -372,10 +462,12 @@ export class Engine implements EngineIntents {
   }
   snooze(incidentId: string, ms = 60 * 60 * 1000): void {
     this.book.snooze(incidentId, this.now() + ms);
+    this.correlate();
     this.markIncidentsDirty();
   }
   dismiss(incidentId: string): void {
     this.book.resolve(incidentId, this.now());
+    this.correlate();
     this.markIncidentsDirty();
   }
   setAutoHeal(on: boolean): void {
@@ -418,6 +510,7 @@ function sameIncident(shown: Incident, live: Incident): boolean {
     shown.fingerprint === live.fingerprint &&
     shown.origin === live.origin &&
     shown.sample === live.sample &&
+    shown.rootId === live.rootId &&
     sameFix(shown.fix, live.fix)
   );
 }

@@ -148,8 +148,13 @@ export class FixDesk {
   // ------------------------------------------------------------------ console intents
 
   async requestPlan(incidentId: string): Promise<void> {
-    const incident = this.engine.book.get(incidentId);
-    if (!incident) return this.engine.notice(`no incident ${incidentId}`, 'warning');
+    const asked = this.engine.book.get(incidentId);
+    if (!asked) return this.engine.notice(`no incident ${incidentId}`, 'warning');
+    // Fixes follow the dependency graph: a symptom heals with its root, so the root's plan is shown.
+    const root = asked.rootId !== null ? this.engine.book.get(asked.rootId) : undefined;
+    const incident = root && root.status !== 'resolved' ? root : asked;
+    if (incident !== asked) this.engine.notice(`“${asked.title}” is a symptom of “${incident.title}”: its fix comes first`, 'info');
+    incidentId = incident.id;
     const fix = incident.fix ? getFix(incident.fix.id) : undefined;
     if (!incident.fix || !fix) return this.engine.notice(`no fix is known for “${incident.title}”; see its hint`, 'warning');
     try {
@@ -200,9 +205,14 @@ export class FixDesk {
 
   onIncidentActivity(incident: Incident): void {
     if (incident.status === 'snoozed' || incident.status === 'resolved') return;
-    if (incident.count === 1 || incident.origin.kind === 'probe') {
-      if (incident.count === 1) this.alerts.notify({ kind: 'opened', incident, at: Date.now() });
-    }
+    // A symptom is alerted and healed through its root (the dependency model): nothing of its own.
+    if (incident.rootId !== null) return;
+    if (incident.count === 1) this.alerts.notify({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
+    this.escalate(incident);
+  }
+
+  /** The unattended policy for one sighting of a root incident: wait, fix, alert or give up. */
+  private escalate(incident: Incident): void {
     if (!this.autoOn() || this.draining) return;
     if (Date.now() < (this.settledUntil.get(incident.fingerprint) ?? 0)) return;
     const ladderKey = incident.origin.kind === 'pattern' ? incident.origin.patternId : incident.fingerprint;
@@ -245,10 +255,22 @@ export class FixDesk {
     }
   }
 
+  /**
+   * A symptom whose root went away stands alone now (the cron threads that died while PostgreSQL
+   * was down): it gets the attention a new incident gets, its own alert and its own fix.
+   */
+  onBecameRoot(incident: Incident): void {
+    if (incident.status === 'snoozed' || incident.status === 'resolved' || incident.rootId !== null) return;
+    this.alerts.notify({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
+    this.escalate(incident);
+  }
+
   onResolved(incident: Incident): void {
     this.escalation.healthy(incident.fingerprint);
     this.askedHuman.delete(incident.fingerprint);
-    this.alerts.notify({ kind: 'resolved', incident, at: Date.now() });
+    // A symptom's end is told by its root's resolve: the channel never heard of it on its own.
+    if (incident.rootId !== null) return void this.persist();
+    this.alerts.notify({ kind: 'resolved', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
     void this.persist();
   }
 

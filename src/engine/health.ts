@@ -4,14 +4,19 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config, OdooConf } from './config/types.js';
-import { IncidentBook } from './incidents.js';
+import { dirname } from 'node:path';
+import { IncidentBook, isAlarm } from './incidents.js';
+import { listAttempts } from '../fixes/attempts.js';
+import { staleReason, verifiedFixes } from './correlation/stale.js';
+import type { DiskData } from './probes/disk.js';
+import type { ProcessData } from './probes/process.js';
 import { parseText } from './logs/parser.js';
 import { readTail } from './logs/tail.js';
 import { Matcher } from './patterns/matcher.js';
 import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { createDatabaseProbe } from './probes/database.js';
 import { hostProbes, runProbes } from './probes/run.js';
-import type { Incident, LogRecord, ProbeResult, Severity, Status } from './types.js';
+import type { Incident, LogRecord, ProbeName, ProbeResult, Severity, Status } from './types.js';
 import { STATUS_EXIT } from './types.js';
 
 export const CHECK_FORMAT = 'odoo-heal/check@1';
@@ -88,11 +93,16 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
     return records.filter((r) => r.time === null || r.time >= since);
   };
 
-  const [results, records] = await Promise.all([
+  const [results, records, attempts] = await Promise.all([
     runProbes(probes, { config, odoo, now }, probeTimeout).finally(() =>
       Promise.allSettled(probes.map((p) => p.close?.())),
     ),
     scan(),
+    // Past fixes: an incident whose records all predate a verified fix is healed, not CRITICAL.
+    listAttempts(config.paths.stateDir).then(
+      (r) => r.attempts,
+      () => [],
+    ),
   ]);
 
   const book = new IncidentBook();
@@ -104,13 +114,37 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
     grouper.follows(r);
   }
   for (const i of book.list()) grouper.escalate(i);
+  // Every record is history here: what a probe now disproves (or a fix healed since) is over.
+  const byProbe: Partial<Record<ProbeName, ProbeResult>> = Object.fromEntries(results.map((r) => [r.probe, r]));
+  const proc = byProbe.process;
+  const main = (proc?.data as ProcessData | null | undefined)?.main;
+  const staleCtx = {
+    startedAt: started,
+    now: now(),
+    probes: byProbe,
+    clearsWith: new Map(opts.matcher.patterns.flatMap((p) => (p.clearsWith ? [[p.id, p.clearsWith] as const] : []))),
+    verifiedFixAt: verifiedFixes(attempts),
+    odooStartedAt: main && proc ? proc.checkedAt - main.uptimeSeconds * 1000 : null,
+  };
+  for (const i of book.list()) {
+    const stale = staleReason(i, staleCtx);
+    if (stale) book.resolve(i.id, stale.at);
+  }
   for (const r of results) book.applyFindings(r.probe, r.findings, now());
+  const disk = byProbe.disk?.data as DiskData | null | undefined;
+  book.correlate(now(), {
+    mounts: disk?.filesystems.map((f) => f.mountPoint) ?? [],
+    odooWrites: [odoo.dataDir, odoo.logfile ? dirname(odoo.logfile) : null].filter((p): p is string => p !== null),
+  });
   const incidents = book.list().filter((i) => i.status !== 'resolved');
 
-  const status = worstStatus([
-    ...results.map((r) => r.status),
-    ...incidents.map((i) => severityStatus(i.severity)),
-  ]);
+  // A probe whose every finding is a symptom counts through the root's incident, not again.
+  const rootOnly = (r: ProbeResult): Status => {
+    if (r.findings.length === 0 || r.status === 'unknown') return r.status;
+    const symptom = (key: string) => book.find(`probe:${r.probe}:${key}`)?.rootId != null;
+    return r.findings.every((f) => symptom(f.key)) ? 'ok' : r.status;
+  };
+  const status = worstStatus([...results.map(rootOnly), ...incidents.filter(isAlarm).map((i) => severityStatus(i.severity))]);
   return {
     format: CHECK_FORMAT,
     host: hostname(),

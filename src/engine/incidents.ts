@@ -19,6 +19,8 @@ import type {
 } from './types.js';
 import type { Signature } from './unclassified/signature.js';
 import { SEVERITY_RANK } from './types.js';
+import { correlate } from './correlation/correlate.js';
+import { classify, NO_DEPLOYMENT, type Classification, type Deployment } from './correlation/model.js';
 
 /** `permission-denied|path=/srv/odoo/filestore/db`: pattern id, then `name=value` per fingerprint capture. */
 export function patternFingerprint(m: PatternMatch): string {
@@ -76,6 +78,11 @@ export interface BookJSON {
 
 export class IncidentBook {
   private readonly byId = new Map<string, Incident>();
+  /** An incident's part of the deployment never changes (origin and sample are set once). */
+  private readonly classes = new Map<string, Classification | null>();
+  /** Bumped when an incident appears or changes status: the links only change then (or with time). */
+  private generation = 0;
+  private correlatedAt = -1;
 
   /** Records one pattern match; returns the (new or updated) incident. */
   addMatch(m: PatternMatch, now: number): Incident {
@@ -91,6 +98,7 @@ export class IncidentBook {
       if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
         existing.status = 'open';
         existing.resolvedAt = null;
+        this.generation++;
       }
       this.wake(existing, now);
       return existing;
@@ -113,8 +121,10 @@ export class IncidentBook {
       fix: resolveFix(p.fix, m.captures),
       resolvedAt: null,
       snoozedUntil: null,
+      rootId: null,
     };
     this.byId.set(id, incident);
+    this.generation++;
     return incident;
   }
 
@@ -182,6 +192,7 @@ export class IncidentBook {
       const existing = this.byId.get(i.id);
       if (!existing) {
         this.byId.set(i.id, i);
+        this.generation++;
         continue;
       }
       existing.count += i.count;
@@ -213,6 +224,7 @@ export class IncidentBook {
         i.resolvedAt = now;
         i.snoozedUntil = null;
         resolved.push(i);
+        this.generation++;
       }
     }
     return { opened, resolved };
@@ -239,6 +251,7 @@ export class IncidentBook {
       if (reopened) {
         existing.status = 'open';
         existing.resolvedAt = null;
+        this.generation++;
       }
       this.wake(existing, now);
       return { incident: existing, opened: reopened };
@@ -260,9 +273,44 @@ export class IncidentBook {
       fix: f.fix ?? null,
       resolvedAt: null,
       snoozedUntil: null,
+      rootId: null,
     };
     this.byId.set(id, incident);
+    this.generation++;
     return { incident, opened: true };
+  }
+
+  /**
+   * Links every active incident to its root cause (Incident.rootId) from the deployment's dependency
+   * model. Returns the incidents whose link changed.
+   */
+  correlate(now: number, deployment: Deployment = NO_DEPLOYMENT, settleMs = 60_000): Incident[] {
+    this.correlatedAt = this.generation;
+    const classOf = (i: Incident): Classification | null => {
+      let c = this.classes.get(i.id);
+      if (c === undefined) this.classes.set(i.id, (c = classify(i)));
+      return c;
+    };
+    const links = correlate([...this.byId.values()], { now, deployment, settleMs, classify: classOf });
+    const changed: Incident[] = [];
+    for (const [id, rootId] of links) {
+      const i = this.byId.get(id)!;
+      if (i.rootId !== rootId) {
+        i.rootId = rootId;
+        changed.push(i);
+      }
+    }
+    return changed;
+  }
+
+  /** correlate() when an incident appeared or changed status since the last call (cheap per log match). */
+  correlateIfChanged(now: number, deployment: Deployment = NO_DEPLOYMENT, settleMs = 60_000): Incident[] {
+    return this.generation === this.correlatedAt ? [] : this.correlate(now, deployment, settleMs);
+  }
+
+  /** Active incidents linked to `rootId`. */
+  symptomsOf(rootId: string): Incident[] {
+    return [...this.byId.values()].filter((i) => i.rootId === rootId && isActive(i));
   }
 
   /** Hides an incident until `until` (epoch ms); it stays counted. */
@@ -271,6 +319,7 @@ export class IncidentBook {
     if (!i || i.status === 'resolved') return i ?? null;
     i.status = 'snoozed';
     i.snoozedUntil = until;
+    this.generation++;
     return i;
   }
 
@@ -280,6 +329,7 @@ export class IncidentBook {
     i.status = 'resolved';
     i.resolvedAt = now;
     i.snoozedUntil = null;
+    this.generation++;
     return i;
   }
 
@@ -337,7 +387,7 @@ export class IncidentBook {
       if (!i || typeof i.id !== 'string' || typeof i.fingerprint !== 'string' || !STATUSES.has(i.status)) {
         throw new Error('incident book: malformed incident entry');
       }
-      book.byId.set(i.id, { ...i });
+      book.byId.set(i.id, { ...i, rootId: typeof i.rootId === 'string' ? i.rootId : null });
     }
     return book;
   }
@@ -347,17 +397,23 @@ export class IncidentBook {
     if (i.status === 'snoozed' && i.snoozedUntil !== null && now >= i.snoozedUntil) {
       i.status = 'open';
       i.snoozedUntil = null;
+      this.generation++;
     }
   }
 }
 
 const STATUSES = new Set<IncidentStatus>(['open', 'snoozed', 'fixing', 'resolved']);
 
-/** The worst severity among active incidents, or null when there is none. */
+/** Whether an incident stands for itself: active and not the symptom of another incident. */
+export function isAlarm(i: Incident): boolean {
+  return isActive(i) && i.rootId === null;
+}
+
+/** The worst severity among active root incidents (a symptom counts through its root), or null. */
 export function worstSeverity(incidents: Incident[]): Severity | null {
   let worst: Severity | null = null;
   for (const i of incidents) {
-    if (!isActive(i)) continue;
+    if (!isAlarm(i)) continue;
     if (worst === null || SEVERITY_RANK[i.severity] > SEVERITY_RANK[worst]) worst = i.severity;
   }
   return worst;

@@ -162,6 +162,7 @@ export function incidentJSON(i: Incident): Record<string, unknown> {
     hint: i.hint,
     detail: i.detail,
     fix: i.fix,
+    rootId: i.rootId,
     sample: s
       ? { source: s.source, line: s.line, kind: s.kind, level: s.kind === 'odoo' ? s.level : null, text: s.lines[0] ?? '', exception: s.exception }
       : null,

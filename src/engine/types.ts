@@ -170,6 +170,12 @@ export interface Incident {
   fix: PatternFix | null;
   resolvedAt: number | null;
   snoozedUntil: number | null;
+  /**
+   * The incident that causes this one (src/engine/correlation), or null when this one is a root or
+   * stands alone. A symptom is shown, alerted and fixed through its root; it always points at a
+   * root, never at another symptom.
+   */
+  rootId: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { formatDuration } from './format.js';
 import { keysOf } from './keymap.js';
 import { sanitizeText } from './sanitize.js';
 import { ScrollText, type StyledLine } from './scroll-text.js';
+import { symptomsOf } from './view-models.js';
 import { SEVERITY_COLOR, useTheme, type BasicColor } from './theme.js';
 
 export const OUTCOME_COLOR: Record<AttemptOutcome, BasicColor> = {
@@ -40,7 +41,7 @@ export function attemptLine(a: AttemptSummary): StyledLine {
   };
 }
 
-function detailLines(inc: Incident, attempts: AttemptSummary[], now: number): StyledLine[] {
+function detailLines(inc: Incident, attempts: AttemptSummary[], now: number, incidents: Record<string, Incident> = {}): StyledLine[] {
   const lines: StyledLine[] = [];
   const push = (text: string, style: Omit<StyledLine, 'text'> = {}) => lines.push({ text, ...style });
   push(`${inc.severity.toUpperCase()} · ${inc.category} · ${inc.status} · ×${inc.count}`, {
@@ -53,6 +54,20 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number): St
     { dim: true },
   );
   if (inc.snoozedUntil) push(`snoozed until ${iso(inc.snoozedUntil)}`, { color: 'yellow' });
+  const root = inc.rootId !== null ? incidents[inc.rootId] : undefined;
+  if (root) push(`Symptom of ${root.id}: ${sanitizeText(root.title)}`, { color: 'yellow' });
+  const symptoms = symptomsOf(incidents, inc.id);
+  if (symptoms.length > 0) {
+    push('');
+    push(`Symptoms (${symptoms.length}): same cause, healed with this incident`, { bold: true });
+    for (const sym of symptoms) {
+      const origin = sym.origin.kind === 'pattern' ? `log ${sym.origin.patternId}` : sym.origin.kind === 'probe' ? `probe ${sym.origin.probe}` : 'odoo-heal';
+      push(`  ${sym.severity.toUpperCase().slice(0, 4)} ${sanitizeText(sym.title)} · ${origin} · ×${sym.count}${sym.status === 'resolved' ? ' · resolved' : ''}`, {
+        color: SEVERITY_COLOR[sym.severity],
+      });
+      if (sym.detail) push(`       ${sanitizeText(sym.detail.split(/\r?\n/, 1)[0] ?? '')}`, { dim: true });
+    }
+  }
   push('');
   if (inc.origin.kind === 'pattern') {
     push(`Pattern ${sanitizeText(inc.origin.patternId)}`, { bold: true });
@@ -110,6 +125,7 @@ export const IncidentDetail = memo(function IncidentDetail({ incidentId, width, 
   const theme = useTheme();
   const incident = useEngine((s) => s.incidents[incidentId]);
   const allAttempts = useEngine((s) => s.attempts);
+  const incidents = useEngine((s) => s.incidents);
   if (!incident) {
     return (
       <Box height={height} width={width}>
@@ -118,7 +134,7 @@ export const IncidentDetail = memo(function IncidentDetail({ incidentId, width, 
     );
   }
   const attempts = allAttempts.filter((a) => a.incidentId === incidentId);
-  const lines = detailLines(incident, attempts, Date.now());
+  const lines = detailLines(incident, attempts, Date.now(), incidents);
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text wrap="truncate-end" bold inverse color={theme.color('cyan')}>

@@ -8,7 +8,7 @@ import { useClock } from './hooks.js';
 import { Line, PaneFrame } from './pane-frame.js';
 import { sanitizeText } from './sanitize.js';
 import { SEVERITY_COLOR, useTheme } from './theme.js';
-import { sortIncidents } from './view-models.js';
+import { sortIncidents, symptomsOf } from './view-models.js';
 
 const SEVERITY_LABEL = { critical: 'CRIT', warning: 'WARN', info: 'INFO' } as const;
 
@@ -60,6 +60,7 @@ export const IncidentPane = memo(function IncidentPane({ width, height, focused,
             <IncidentRow
               key={inc.id}
               incident={inc}
+              symptoms={symptomCount(incidents, inc.id)}
               selected={inc.id === (selectedId ?? sorted[0]?.id)}
               focused={focused}
               now={now}
@@ -77,8 +78,16 @@ function ageText(incident: Incident, now: number): string {
   return formatMinutes((now - incident.firstSeen) / 1000);
 }
 
-function IncidentRow({ incident, selected, focused, now, titleWidth, fixWidth }: {
+/** Active symptoms of a root (all of them once the root itself is resolved). */
+function symptomCount(incidents: Record<string, Incident>, rootId: string): number {
+  const linked = symptomsOf(incidents, rootId);
+  const live = linked.filter((i) => i.status !== 'resolved').length;
+  return incidents[rootId]?.status === 'resolved' ? linked.length : live;
+}
+
+function IncidentRow({ incident, symptoms, selected, focused, now, titleWidth, fixWidth }: {
   incident: Incident;
+  symptoms: number;
   selected: boolean;
   focused: boolean;
   now: number;
@@ -94,9 +103,17 @@ function IncidentRow({ incident, selected, focused, now, titleWidth, fixWidth }:
       <Text color={theme.color(SEVERITY_COLOR[incident.severity])} bold={incident.severity === 'critical'}>
         {SEVERITY_LABEL[incident.severity]}
       </Text>{' '}
-      {cell(sanitizeText(incident.title), titleWidth)} {cell(`×${incident.count}`, 6, 'right')}{' '}
+      {titleCell(sanitizeText(incident.title), symptoms, titleWidth)} {cell(`×${incident.count}`, 6, 'right')}{' '}
       {cell(ageText(incident, now), 5, 'right')}{' '}
       <Text color={statusColor}>{cell(incident.status, 8)}</Text> {incident.fix ? cell(incident.fix.id, fixWidth) : '—'}
     </Text>
   );
+}
+
+/** The title, cut so that "+N symptoms" stays readable at the end of the cell. */
+function titleCell(title: string, symptoms: number, width: number): string {
+  if (symptoms === 0) return cell(title, width);
+  const tag = ` +${symptoms} symptom${symptoms === 1 ? '' : 's'}`;
+  if (tag.length >= width) return cell(`${title}${tag}`, width);
+  return cell(`${cell(title, width - tag.length).trimEnd()}${tag}`, width);
 }

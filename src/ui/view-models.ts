@@ -215,13 +215,15 @@ const STATUS_RANK: Record<Status, number> = { ok: 0, unknown: 1, warning: 2, cri
  * incident from the logs matters even when every probe passes). Null before the first probe ran.
  */
 export function overallStatus(state: Pick<EngineState, 'probes' | 'incidents'>): Status | null {
+  // Before the first probe round, incidents replayed from the log cannot be told from live ones yet.
+  if (Object.keys(state.probes).length === 0) return null;
   let worst: Status | null = null;
   const raise = (s: Status) => {
     if (worst === null || STATUS_RANK[s] > STATUS_RANK[worst]) worst = s;
   };
   for (const r of Object.values(state.probes)) if (r) raise(r.status);
   for (const inc of Object.values(state.incidents)) {
-    if (inc.status === 'open' || inc.status === 'fixing') {
+    if ((inc.status === 'open' || inc.status === 'fixing') && inc.rootId === null) {
       if (inc.severity === 'critical') raise('critical');
       else if (inc.severity === 'warning') raise('warning');
     }
@@ -235,15 +237,36 @@ export function overallStatus(state: Pick<EngineState, 'probes' | 'incidents'>):
 
 const STATUS_ORDER: Record<IncidentStatus, number> = { fixing: 0, open: 1, snoozed: 2, resolved: 3 };
 
-/** Queue order: being fixed, open, snoozed, resolved; then most severe; then most recent. */
+/**
+ * The queue: roots and incidents that stand alone, in queue order (being fixed, open, snoozed,
+ * resolved; then most severe; then most recent). Symptoms are listed under their root (symptomsOf).
+ */
 export function sortIncidents(incidents: Record<string, Incident>): Incident[] {
-  return Object.values(incidents).sort(
+  return Object.values(incidents).filter((i) => !isSymptom(i, incidents)).sort(
     (a, b) =>
       STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
       SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
       b.lastSeen - a.lastSeen ||
       a.id.localeCompare(b.id),
   );
+}
+
+/** Linked to a root that is still in the store (a symptom of a pruned root stands alone). */
+function isSymptom(i: Incident, incidents: Record<string, Incident>): boolean {
+  return i.rootId !== null && incidents[i.rootId] !== undefined;
+}
+
+/** Incidents caused by `rootId`: the active ones first, most severe first. */
+export function symptomsOf(incidents: Record<string, Incident>, rootId: string): Incident[] {
+  return Object.values(incidents)
+    .filter((i) => i.rootId === rootId)
+    .sort(
+      (a, b) =>
+        Number(b.status !== 'resolved') - Number(a.status !== 'resolved') ||
+        SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+        a.firstSeen - b.firstSeen ||
+        a.id.localeCompare(b.id),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ export function testIncident(over: Partial<Incident> & Pick<Incident, 'id' | 'or
     detail: '',
     resolvedAt: null,
     snoozedUntil: null,
+    rootId: null,
     ...over,
   };
 }

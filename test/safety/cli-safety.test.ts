@@ -62,7 +62,7 @@ describe('rollback, history, audit verify commands', () => {
     const incident = {
       id: 'i-00000001', fingerprint: 'f', origin: { kind: 'probe' as const, probe: 'disk' as const, key: 'k' }, title: 't', severity: 'warning' as const,
       category: 'other' as const, hint: '', status: 'open' as const, count: 1, firstSeen: 0, lastSeen: 0, sample: null, detail: '', fix: null,
-      resolvedAt: null, snoozedUntil: null,
+      resolvedAt: null, snoozedUntil: null, rootId: null,
     };
     const rec = await runAttempt(editFix, incident, { config, odoo, probe: () => Promise.reject(new Error('none')) }, { who: 'tester@pts/9' });
     expect(rec.outcome).toBe('verified');

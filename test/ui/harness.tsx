@@ -282,6 +282,7 @@ export function incident(id: string, over: Partial<Incident> = {}): Incident {
     fix: { id: 'cron-deprecated-fields', params: { module: 'legacy_cron' }, unattended: false },
     resolvedAt: null,
     snoozedUntil: null,
+    rootId: null,
     ...over,
   };
 }

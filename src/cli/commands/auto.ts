@@ -90,6 +90,7 @@ function engineSink(log: JsonLog, current: () => AlertSink, cooldownMs: () => nu
         ...(event.incident.fix ? { fix: event.incident.fix.id } : {}),
         ...(event.attempt ? { attempt: event.attempt.id, outcome: event.attempt.outcome } : {}),
         ...(event.plan ? { plan: event.plan.summary } : {}),
+        ...(event.symptoms && event.symptoms.length > 0 ? { symptoms: event.symptoms.map((s) => s.id) } : {}),
       });
       current().notify(event);
     },

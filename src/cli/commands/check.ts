@@ -6,6 +6,7 @@ import { checkHealth, type HealthReport } from '../../engine/health.js';
 import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import type { GlobalOptions } from '../main.js';
+import { sanitizeText } from '../../ui/sanitize.js';
 import { renderTable } from '../table.js';
 import { print, printErr, printJson } from '../output.js';
 
@@ -37,6 +38,12 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean; timeou
   return report.exitCode;
 }
 
+/** A detail's first line, made safe to print: a symptom's detail may quote a log record. */
+function oneLine(text: string): string {
+  const first = sanitizeText(text.split(/\r?\n/, 1)[0] ?? '');
+  return first.length > 160 ? `${first.slice(0, 159)}…` : first;
+}
+
 function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 90) return `${s}s ago`;
@@ -48,14 +55,25 @@ export function formatReport(report: HealthReport): string {
   const out: string[] = [];
   out.push(`${report.status.toUpperCase()} — odoo-heal check on ${report.host} (${report.durationMs} ms)`);
   out.push('');
+  // A probe whose every finding is the symptom of another incident points at that root instead of
+  // repeating its CRITICAL: one cause, one CRITICAL line.
+  const rootOfProbe = (p: HealthReport['probes'][number]): string | null => {
+    if (p.findings.length === 0) return null;
+    const roots = p.findings.map((f) => report.incidents.find((i) => i.fingerprint === `probe:${p.probe}:${f.key}`)?.rootId ?? null);
+    return roots.every((r) => r !== null) ? roots[0]! : null;
+  };
   out.push(
     renderTable(
       ['PROBE', 'STATUS', 'SUMMARY', 'TIME'],
-      report.probes.map((p) => [p.probe, p.status.toUpperCase(), p.summary, `${p.durationMs} ms`]),
+      report.probes.map((p) => {
+        const root = rootOfProbe(p);
+        return [p.probe, root ? `see ${root}` : p.status.toUpperCase(), p.summary, `${p.durationMs} ms`];
+      }),
     ),
   );
   out.push('');
-  if (report.incidents.length === 0) {
+  const roots = report.incidents.filter((i) => i.rootId === null || !report.incidents.some((r) => r.id === i.rootId));
+  if (roots.length === 0) {
     out.push(`No open incidents (${report.logScan.records} recent log records scanned).`);
   } else {
     out.push(`Incidents (${report.logScan.records} recent log records scanned):`);
@@ -63,11 +81,14 @@ export function formatReport(report: HealthReport): string {
     out.push(
       renderTable(
         ['ID', 'SEVERITY', 'COUNT', 'LAST', 'TITLE'],
-        report.incidents.map((i) => [i.id, i.severity.toUpperCase(), String(i.count), ago(now - i.lastSeen), i.title]),
+        roots.map((i) => [i.id, i.severity.toUpperCase(), String(i.count), ago(now - i.lastSeen), i.title]),
       ),
     );
-    for (const i of report.incidents) {
+    for (const i of roots) {
       if (i.hint) out.push(`  ${i.id}: ${i.hint}`);
+      const evidence = report.incidents.filter((s) => s.rootId === i.id);
+      if (evidence.length > 0) out.push(`  ${i.id}: evidence (same cause, ${evidence.length}):`);
+      for (const s of evidence) out.push(`    - ${s.title}${s.detail ? ` — ${oneLine(s.detail)}` : ''}`);
     }
   }
   for (const e of report.logScan.errors) out.push(`log scan: ${e}`);

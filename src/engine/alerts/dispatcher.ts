@@ -147,14 +147,33 @@ export function createAlertSink(alerts: Config['alerts'], opts: AlertSinkOptions
     void pump(state);
   }
 
+  /**
+   * What a channel heard about an incident that has since become a symptom (it opened before its
+   * root was known) now counts as heard about the root: the root's own "opened" is then a repeat,
+   * and its "resolved" is the one word that closes both.
+   */
+  function adoptSymptoms(state: TargetState, e: AlertEvent): void {
+    if (!e.symptoms || state.memory.has(e.incident.id)) return;
+    for (const s of e.symptoms) {
+      const heard = state.memory.get(s.id);
+      if (!heard) continue;
+      state.memory.set(e.incident.id, heard);
+      state.memory.delete(s.id);
+      return;
+    }
+  }
+
   function flushBatch(): void {
     if (timer) clearTimeout(timer);
     timer = null;
     if (batch.length === 0) return;
-    const events = coalesce(batch);
+    // A symptom speaks through its root (its rootId is read now: the link may have been made after
+    // it was queued). Fix results are kept: each attempt is news.
+    const events = coalesce(batch.filter((e) => e.incident.rootId === null || e.kind === 'fix-result'));
     batch = [];
     const at = now();
     for (const state of targets) {
+      for (const e of events) adoptSymptoms(state, e);
       const mine = events.filter((e) => allowed(state, e, at));
       for (const e of mine) remember(state, e, at);
       if (mine.length === 0) continue;

@@ -90,6 +90,9 @@ export function attachment(event: AlertEvent): MattermostAttachment {
     parts.push(event.plan ? `Plan: ${event.plan.summary}\n${fence(event.plan.preview)}` : 'No fix plan is available: see the hint.');
   }
   if (i.detail) parts.push(i.detail);
+  if (event.symptoms && event.symptoms.length > 0) {
+    parts.push(`Also caused by this (${event.symptoms.length}):\n${event.symptoms.map((s) => `- ${s.title}`).join('\n')}`);
+  }
   if (i.hint) parts.push(i.hint);
   const fields: MattermostField[] = [
     { short: true, title: 'Severity', value: i.severity },
@@ -100,6 +103,7 @@ export function attachment(event: AlertEvent): MattermostAttachment {
     { short: true, title: 'Last seen', value: iso(i.lastSeen) },
   ];
   if (i.fix) fields.push({ short: true, title: 'Fix', value: i.fix.id });
+  if (event.symptoms && event.symptoms.length > 0) fields.push({ short: true, title: 'Symptoms', value: String(event.symptoms.length) });
   if (event.attempt) fields.push({ short: true, title: 'Outcome', value: event.attempt.outcome });
   return {
     fallback: `[${tone}] ${verb(event)}: ${i.title}`,

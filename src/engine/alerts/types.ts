@@ -20,6 +20,11 @@ export interface AlertEvent {
   at: number;
   plan?: { summary: string; preview: string } | null;
   attempt?: AttemptSummary | null;
+  /**
+   * Incidents caused by this one (their rootId), when it is a root: one message speaks for all of
+   * them, and what the channel was told about one of them counts as told about the root.
+   */
+  symptoms?: Incident[];
 }
 
 export interface AlertSink {

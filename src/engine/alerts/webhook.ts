@@ -34,6 +34,8 @@ export interface WebhookAlert {
   incident: WebhookIncident;
   plan?: { summary: string; preview: string };
   attempt?: WebhookAttempt;
+  /** Incidents caused by this one (same cause, not alerted on their own): id and title. */
+  symptoms?: { id: string; title: string }[];
 }
 
 /** One alert: `kind` + `incident` (+ plan/attempt). Many at once: kind `summary` + `alerts`. */
@@ -60,6 +62,7 @@ export function webhookAlert(event: AlertEvent): WebhookAlert {
     },
   };
   if (event.plan) out.plan = { summary: event.plan.summary, preview: event.plan.preview };
+  if (event.symptoms && event.symptoms.length > 0) out.symptoms = event.symptoms.map((s) => ({ id: s.id, title: s.title }));
   if (event.attempt) {
     const a = event.attempt;
     out.attempt = {
