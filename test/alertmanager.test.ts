@@ -29,6 +29,7 @@ function incident(id: string, over: Partial<Incident> = {}): Incident {
     fix: { id: 'restart-service', params: { service: 'postgresql' }, unattended: true },
     resolvedAt: null,
     snoozedUntil: null,
+    rootId: null,
     ...over,
   };
 }

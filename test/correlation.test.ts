@@ -98,8 +98,8 @@ describe('correlation model (pure)', () => {
     const asUnclassified = (exception: string): Incident => ({
       ...base,
       id: 'u',
-      fingerprint: 'unclassified|x',
-      origin: { kind: 'pattern', patternId: 'unclassified', captures: {} },
+      fingerprint: 'unclassified:x',
+      origin: { kind: 'unclassified', signature: 'x', exceptionClass: 'psycopg2.OperationalError', addon: null, frame: null, logger: null, request: null },
       title: 'unclassified',
       status: 'open',
       firstSeen: 1,

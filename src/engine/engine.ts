@@ -73,6 +73,8 @@ export class Engine implements EngineIntents {
   private probedOnce = false;
   /** Replayed incidents waiting for the first probe round before they may alert or heal. */
   private readonly awaitingProbes = new Set<string>();
+  /** True while the sources read what was logged before the start (history), false once live. */
+  private replaying = false;
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
   sourceNames: string[] = [];
   readonly desk: FixDesk;
@@ -129,7 +131,13 @@ export class Engine implements EngineIntents {
       (err: { message: string }) => this.notice(err.message, 'warning'),
     );
     this.sources = sources;
-    await sources.start();
+    this.replaying = true;
+    try {
+      await sources.start(); // the files' tails are read before it resolves
+      this.flushNow();
+    } finally {
+      this.replaying = false;
+    }
     void this.probeTick();
     this.probeTimer = setInterval(() => void this.probeTick(), this.config.probes.intervalMs);
     this.probeTimer.unref?.();
@@ -232,20 +240,28 @@ export class Engine implements EngineIntents {
     };
   }
 
+  /** Resolves an incident rebuilt from history that is already over; true when it was. */
+  private resolveIfStale(incident: Incident): boolean {
+    const stale = staleReason(incident, this.staleContext());
+    if (!stale) return false;
+    this.book.resolve(incident.id, stale.at);
+    this.emit({ level: 'info', event: 'incident.stale', incident: incident.id, title: incident.title, why: stale.why });
+    return true;
+  }
+
   /**
-   * A replayed incident that is already over is resolved instead of alarming; one that only the
-   * probes can judge waits for their first round. True when the incident must not go further now.
+   * While the sources replay history at start, an incident that is already over is resolved instead
+   * of alarming, and one only the probes can judge waits for their first round. A record that
+   * arrives later is live: its incident goes through at once. True when it must not go further now.
    */
   private settleReplayed(incident: Incident): boolean {
-    if (incident.lastSeen >= this.startedAt || incident.status === 'resolved') return false;
-    const ctx = this.staleContext();
-    const stale = staleReason(incident, ctx);
-    if (stale) {
-      this.book.resolve(incident.id, stale.at);
-      this.emit({ level: 'info', event: 'incident.stale', incident: incident.id, title: incident.title, why: stale.why });
-      return true;
+    if (!this.replaying) {
+      this.awaitingProbes.delete(incident.id);
+      return false;
     }
-    if (!this.probedOnce && awaitsProbes(incident, ctx)) {
+    if (incident.status === 'resolved') return false;
+    if (this.resolveIfStale(incident)) return true;
+    if (!this.probedOnce && awaitsProbes(incident, { startedAt: this.startedAt, clearsWith: this.clearsWith })) {
       this.awaitingProbes.add(incident.id);
       return true;
     }
@@ -379,7 +395,7 @@ export class Engine implements EngineIntents {
       this.store.setState({ probes });
       for (const id of this.awaitingProbes) {
         const i = this.book.get(id);
-        if (i && !this.settleReplayed(i)) pendingActivity.push(i);
+        if (i && i.status !== 'resolved' && !this.resolveIfStale(i)) pendingActivity.push(i);
       }
       this.awaitingProbes.clear();
     }

@@ -145,6 +145,7 @@ export class IncidentBook {
       if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
         existing.status = 'open';
         existing.resolvedAt = null;
+        this.generation++;
       }
       this.wake(existing, now);
       return existing;
@@ -177,8 +178,10 @@ export class IncidentBook {
       fix: null,
       resolvedAt: null,
       snoozedUntil: null,
+      rootId: null,
     };
     this.byId.set(id, incident);
+    this.generation++;
     return incident;
   }
 

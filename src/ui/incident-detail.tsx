@@ -61,7 +61,7 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number, inc
     push('');
     push(`Symptoms (${symptoms.length}): same cause, healed with this incident`, { bold: true });
     for (const sym of symptoms) {
-      const origin = sym.origin.kind === 'pattern' ? `log ${sym.origin.patternId}` : sym.origin.kind === 'probe' ? `probe ${sym.origin.probe}` : 'odoo-heal';
+      const origin = sym.origin.kind === 'pattern' ? `log ${sym.origin.patternId}` : sym.origin.kind === 'probe' ? `probe ${sym.origin.probe}` : sym.origin.kind === 'unclassified' ? 'log, no pattern' : 'odoo-heal';
       push(`  ${sym.severity.toUpperCase().slice(0, 4)} ${sanitizeText(sym.title)} · ${origin} · ×${sym.count}${sym.status === 'resolved' ? ' · resolved' : ''}`, {
         color: SEVERITY_COLOR[sym.severity],
       });

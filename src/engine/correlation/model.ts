@@ -81,7 +81,8 @@ const DATABASE_FAILURES = new Set(['down', 'not_ready', 'timeout', 'unreachable'
 const PATTERN_PARTS: Record<string, { component: Component; rank: number }> = {
   'db-unreachable': { component: 'postgresql', rank: 2 },
   'db-too-many-connections': { component: 'postgresql', rank: 2 },
-  'db-connection-failed': { component: 'postgresql', rank: 2 },
+  // "Connection to the database failed" says neither why nor where: down or out of slots.
+  'db-connection-failed': { component: 'postgresql', rank: 3 },
   'cron-thread-crashed': { component: 'odoo-cron', rank: 0 },
   'cron-exception': { component: 'odoo-cron', rank: 1 },
 };
@@ -92,10 +93,11 @@ const DB_CONNECTION_FAILURE =
   /psycopg2\.(?:OperationalError|InterfaceError): (?:connection to server|could not connect|server closed the connection|connection already closed|FATAL: {1,2}(?:the database system|remaining connection slots|sorry, too many clients))|RegistryError: Cannot get registry|Connection to the database failed/;
 const DISK_FULL = /\[Errno 28\]|No space left on device/;
 
-function patternClass(incident: Incident): Classification | null {
-  if (incident.origin.kind !== 'pattern') return null;
-  const path = incident.origin.captures.path || null;
-  const known = PATTERN_PARTS[incident.origin.patternId];
+/** A log incident: a known pattern's part, else what its record's exception says (unclassified too). */
+function recordClass(incident: Incident): Classification | null {
+  if (incident.origin.kind !== 'pattern' && incident.origin.kind !== 'unclassified') return null;
+  const path = incident.origin.kind === 'pattern' ? incident.origin.captures.path || null : null;
+  const known = incident.origin.kind === 'pattern' ? PATTERN_PARTS[incident.origin.patternId] : undefined;
   if (known) return { ...known, writes: null };
   const sample = incident.sample;
   const text = sample ? `${sample.message}\n${sample.exception ?? ''}` : incident.detail;
@@ -140,5 +142,5 @@ function probeClass(incident: Incident): Classification | null {
 
 /** The part an incident is about, or null when it stands alone (a module error, a memory warning). */
 export function classify(incident: Incident): Classification | null {
-  return probeClass(incident) ?? patternClass(incident);
+  return probeClass(incident) ?? recordClass(incident);
 }
