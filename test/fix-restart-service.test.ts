@@ -88,12 +88,28 @@ describe.skipIf(!havePostgres())('restart-service fix against a throwaway Postgr
 
   it('plans systemctl restart of the unit under systemd, and guidance when nothing is configured', async () => {
     const c = context({}, []);
-    c.systemd = true;
-    const plan = await restartService.plan({ service: 'redis' }, incident('redis'), c);
-    expect(plan.actions).toEqual([{ kind: 'command', argv: ['systemctl', 'restart', 'redis-server'] }]);
-    c.systemd = false;
-    const none = await restartService.plan({ service: 'nginx' }, incident('nginx'), c);
-    expect(none.applicable).toBe(false);
-    expect(restartService.detect(incident('mysql'), c).ok).toBe(false);
+    cluster.stop();
+    try {
+      c.systemd = true;
+      const plan = await restartService.plan({ service: 'postgresql' }, incident('postgresql'), c);
+      expect(plan.actions).toEqual([{ kind: 'command', argv: ['systemctl', 'restart', 'postgresql'] }]);
+      expect(plan.preview).toMatch(/^Confirmed by the database probe at .*: critical: PostgreSQL .* refuses connections/);
+      c.systemd = false;
+      const none = await restartService.plan({ service: 'postgresql' }, incident('postgresql'), c);
+      expect(none.applicable).toBe(false);
+      expect(none.summary).toMatch(/no restart command configured/);
+      expect(restartService.detect(incident('mysql'), c).ok).toBe(false);
+    } finally {
+      cluster.start();
+    }
+  });
+
+  it('does not restart a service its probe sees healthy (the incident no longer holds)', async () => {
+    const c = context({ postgresql: cluster.pgCtlArgv('restart') }, ['runuser', 'pg_ctl']);
+    const plan = await restartService.plan({ service: 'postgresql' }, incident('postgresql'), c);
+    expect(plan.applicable).toBe(false);
+    expect(plan.actions).toEqual([]);
+    expect(plan.summary).toMatch(/^Not restarting postgresql: the database probe does not confirm it is down/);
+    expect(plan.preview).toMatch(/^Not confirmed by the database probe at .*: ok: PostgreSQL/);
   });
 });

@@ -8,8 +8,8 @@ import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix
 
 const incident: Incident = testIncident({
   id: 'i-5e55a000',
-  fingerprint: 'probe:disk:full',
-  origin: { kind: 'probe', probe: 'disk', key: 'full' },
+  fingerprint: 'disk-full',
+  origin: { kind: 'pattern', patternId: 'disk-full', captures: {} },
   title: 'Disk full',
   category: 'disk',
   fix: { id: 'session-cleanup', params: {}, unattended: false },
@@ -47,6 +47,8 @@ describe('session-cleanup fix', () => {
     symlinkSync(join(base, 'outside'), join(data, 'sessions', 'ab', 'ab99link'));
     symlinkSync(join(data, 'filestore', 'healdb'), join(data, 'sessions', 'ef'));
     ctx = makeFixContext({ roots: [data], odoo: { dataDir: data }, fixes: { sessionMaxAgeDays: 7 } });
+    // Critical at 0%: the disk counts as full, so the statfs check confirms (tested on its own below).
+    ctx.config.thresholds = { ...ctx.config.thresholds, diskCritPercent: 0 };
   });
   afterEach(() => {
     ctx.cleanup();
@@ -95,5 +97,31 @@ describe('session-cleanup fix', () => {
     mkdirSync(join(base, 'elsewhere'));
     symlinkSync(join(base, 'elsewhere'), join(data, 'sessions'));
     expect(sessionCleanup.detect(incident, ctx).ok).toBe(false);
+  });
+});
+
+describe('session-cleanup fix: the disk must really be full', () => {
+  it('a disk-full incident from the log deletes nothing while the disk is under its critical threshold', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'odoo-heal-sess-ok-'));
+    const data = join(base, 'data');
+    mkdirSync(join(data, 'sessions', 'ab'), { recursive: true });
+    const f = join(data, 'sessions', 'ab', 'ab12old');
+    writeFileSync(f, 'old session');
+    const t = Date.now() / 1000 - 30 * DAY;
+    utimesSync(f, t, t);
+    const ctx = makeFixContext({ roots: [data], odoo: { dataDir: data }, fixes: { sessionMaxAgeDays: 7 } });
+    try {
+      ctx.config.thresholds = { ...ctx.config.thresholds, diskCritPercent: 100, inodeCritPercent: 100 };
+      const d = sessionCleanup.detect(incident, ctx);
+      if (!d.ok) throw new Error(d.reason);
+      const plan = await sessionCleanup.plan(d.params, incident, ctx);
+      expect(plan.applicable).toBe(false);
+      expect(plan.actions).toEqual([]);
+      expect(plan.preview).toMatch(/^Not confirmed by the disk usage check \(statfs of .*\) at .*: space .*% used .* critical at 100% \/ 100%/);
+      expect(existsSync(f)).toBe(true);
+    } finally {
+      ctx.cleanup();
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

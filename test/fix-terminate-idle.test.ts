@@ -70,6 +70,8 @@ describe.skipIf(!havePostgres())('terminate-idle fix on a throwaway cluster', ()
         return runProbeOnce(probe, c);
       },
     });
+    // The probe that raised the incident must still see the sessions idle in transaction (1 s here).
+    c.config.thresholds = { ...c.config.thresholds, idleInTxSeconds: 1 };
     ctx = c;
     const d = terminateIdle.detect(incident, c);
     expect(d).toEqual({ ok: true, params: { database: 'healdb', maxAgeSeconds: 1 } });
@@ -78,6 +80,7 @@ describe.skipIf(!havePostgres())('terminate-idle fix on a throwaway cluster', ()
     const targets = plan.data.targets.map((t) => t.pid).sort();
     expect(targets).toEqual(expectedTargets);
     expect(plan.preview).toContain('pg_terminate_backend');
+    expect(plan.preview).toMatch(/^Confirmed by the database probe at .*: warning: .*idle in transaction/i);
     expect(plan.actions[0]).toMatchObject({ kind: 'sql' });
 
     const applied = await terminateIdle.apply(plan, c);

@@ -143,7 +143,7 @@ export class Scenario {
         break;
       case 'sessions': {
         const n = this.bloatSessions();
-        this.opts.hooks.say(`incident 4/4: ${n} expired session files in ${this.opts.sandbox.sessionsDir} and the disk fills up`);
+        this.opts.hooks.say(`incident 4/4: ${n} expired session files in ${this.opts.sandbox.sessionsDir} and Odoo's "No space left" records (forged: this disk is not full, so nothing may be deleted)`);
         await this.writer.play(this.parts.disk, 80);
         break;
       }

@@ -3,6 +3,8 @@
 // re-running the service's probe until it is healthy or the time budget runs out.
 import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
 import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
+import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
+import { cronOverdue } from './lib/cron-overdue.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
 export const RESTARTABLE = ['postgresql', 'odoo', 'redis', 'nginx'] as const;
@@ -21,6 +23,8 @@ export interface RestartParams {
 
 export interface RestartData {
   service: Restartable;
+  /** What the plan relied on: the probe that saw the service down at plan time. */
+  confirmation?: Confirmation;
   argv: string[];
   probe: ProbeName;
   verifyBudgetMs: number;
@@ -51,6 +55,25 @@ export function serviceHealthy(service: Restartable, r: ProbeResult): boolean {
   return !r.findings.some((f) => f.severity !== 'info' && names.some((n) => `${f.key} ${f.title}`.toLowerCase().includes(n)));
 }
 
+/**
+ * Whether the service is really down now (docs/security.md, "Probe-confirmed actions"): a probe-born
+ * incident by its own probe; a log-born one by the service's probe — PostgreSQL refusing connections,
+ * Odoo not running or its scheduled actions overdue, the unit stopped or failing.
+ */
+async function confirmDown(service: Restartable, incident: Incident, ctx: FixContext): Promise<Confirmation> {
+  const own = await originStillHolds(incident, ctx);
+  if (own) return own;
+  if (service === 'postgresql') return probeConfirms(ctx, 'database', findingWith((f) => f.key === 'down'));
+  if (service === 'odoo') {
+    const proc = await probeConfirms(ctx, 'process', findingWith((f) => f.key === 'down' || f.key === 'cron-workers'));
+    if (proc.confirmed) return proc;
+    const cron = await cronOverdue(ctx);
+    return cron.confirmed ? cron : { ...cron, observed: `${cron.observed}; process probe: ${proc.observed}` };
+  }
+  const names = [service, DEFAULT_UNITS[service]];
+  return probeConfirms(ctx, 'services', findingWith((f) => names.some((n) => f.key === `service:${n}`)));
+}
+
 export const restartService: Fix<RestartParams, RestartData> = {
   id: 'restart-service',
   title: 'Restart a service (PostgreSQL, Odoo, Redis, nginx)',
@@ -73,6 +96,19 @@ export const restartService: Fix<RestartParams, RestartData> = {
     // (a cluster outside systemd, a wrapper script).
     const argv = configured && configured.length > 0 ? [...configured] : ctx.systemd ? ['systemctl', 'restart', unitFor(service, ctx)] : null;
     const base = { fixId: this.id, incidentId: incident.id };
+    const confirmation = await confirmDown(service, incident, ctx);
+    const seen = confirmationLine(confirmation);
+    if (!confirmation.confirmed) {
+      return {
+        ...base,
+        summary: `Not restarting ${service}: the ${confirmation.check} does not confirm it is down`,
+        why: 'A restart only runs when a probe sees the service down at that moment: a log record alone can be forged by anyone who reaches Odoo.',
+        preview: `${seen}\nNothing to apply. If the service is really failing, its probe will report it and the fix will be offered again.`,
+        actions: [],
+        applicable: false,
+        data: { service, argv: [], probe, verifyBudgetMs, confirmation },
+      };
+    }
     if (!argv) {
       const steps = [
         `systemd is not running here and fixes.restart.${service} is not configured.`,
@@ -84,10 +120,10 @@ export const restartService: Fix<RestartParams, RestartData> = {
         ...base,
         summary: `Cannot restart ${service}: no restart command configured`,
         why: 'odoo-heal only runs commands it was configured with.',
-        preview: steps.join('\n'),
+        preview: `${seen}\n${steps.join('\n')}`,
         actions: [{ kind: 'guidance', steps }],
         applicable: false,
-        data: { service, argv: [], probe, verifyBudgetMs },
+        data: { service, argv: [], probe, verifyBudgetMs, confirmation },
       };
     }
     return {
@@ -100,12 +136,13 @@ export const restartService: Fix<RestartParams, RestartData> = {
             ? 'In threaded mode Odoo\'s cron threads die when the database goes away and only a restart brings scheduled actions back.'
             : `${service} is not working.`,
       preview:
+        `${seen}\n` +
         `Run: ${formatArgv(argv)}\n` +
         `Verify: the ${probe} probe reports ${service} healthy within ${Math.round(verifyBudgetMs / 1000)} s.\n` +
         'Rollback: nothing to undo (a restart changes no file or setting).',
       actions: [{ kind: 'command', argv }],
       applicable: true,
-      data: { service, argv, probe, verifyBudgetMs },
+      data: { service, argv, probe, verifyBudgetMs, confirmation },
     };
   },
 

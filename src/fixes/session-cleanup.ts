@@ -12,6 +12,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Incident } from '../engine/types.js';
 import { isInside } from './lib/confine.js';
+import { type Confirmation, confirmationLine, originStillHolds } from './lib/confirm.js';
 import type { Applied, BackupEntry, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
 export interface SessionCleanupParams {
@@ -43,6 +44,8 @@ export interface SessionCleanupData {
   totalBytes: number;
   backup: boolean;
   backupReason: string;
+  /** What the plan relied on: the disk holding the sessions seen over the critical threshold. */
+  confirmation?: Confirmation;
 }
 
 const DAY_MS = 86_400_000;
@@ -100,6 +103,28 @@ async function backupDecision(ctx: FixContext, sessionsDir: string, bytes: numbe
     return { backup: false, reason: `no backup: the backup dir shares the sessions' filesystem, which would be left under 10% free (session files are disposable)` };
   }
   return { backup: true, reason: `backed up to ${ctx.config.paths.backupDir} first (rollback restores them)` };
+}
+
+/**
+ * The filesystem holding the sessions is over the critical threshold (space or inodes, as `df` counts
+ * them), or the probe that raised the incident still sees its finding.
+ */
+async function confirmDiskFull(dir: string, incident: Incident, ctx: FixContext): Promise<Confirmation> {
+  const own = await originStillHolds(incident, ctx);
+  if (own) return own;
+  const checkedAt = Date.now();
+  const check = `disk usage check (statfs of ${dir})`;
+  const t = ctx.config.thresholds;
+  try {
+    const fs = await fsp.statfs(dir);
+    const used = fs.blocks - fs.bfree;
+    const usedPct = used + fs.bavail > 0 ? (100 * used) / (used + fs.bavail) : 0;
+    const inodePct = fs.files > 0 ? (100 * (fs.files - fs.ffree)) / fs.files : 0;
+    const seen = `space ${usedPct.toFixed(1)}% used (${fmtBytes(fs.bavail * fs.bsize)} free), inodes ${inodePct.toFixed(1)}% used; critical at ${t.diskCritPercent}% / ${t.inodeCritPercent}%`;
+    return { confirmed: usedPct >= t.diskCritPercent || (fs.files > 0 && inodePct >= t.inodeCritPercent), check, observed: seen, checkedAt };
+  } catch (err) {
+    return { confirmed: false, check, observed: `statfs failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, checkedAt };
+  }
 }
 
 type Opened = { ok: true; handle: fsp.FileHandle } | { ok: false; reason: string };
@@ -167,10 +192,24 @@ export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
     const cutoffMs = ctx.now() - params.maxAgeDays * DAY_MS;
     const dirSt = await fsp.lstat(params.dir);
     if (!dirSt.isDirectory()) throw new Error(`${params.dir} is not a directory`);
+    const confirmation = await confirmDiskFull(params.dir, incident, ctx);
+    const seen = confirmationLine(confirmation);
+    if (!confirmation.confirmed) {
+      return {
+        fixId: this.id,
+        incidentId: incident.id,
+        summary: `Not deleting session files: the ${confirmation.check} does not confirm the disk is full`,
+        why: 'Files are only deleted when a probe sees the disk over its critical threshold at that moment: a log record alone can be forged by anyone who reaches Odoo.',
+        preview: `${seen}\nNothing to apply.`,
+        actions: [],
+        applicable: false,
+        data: { ...params, dirDev: dirSt.dev, dirIno: dirSt.ino, cutoffMs: 0, files: [], totalBytes: 0, backup: false, backupReason: 'nothing to back up', confirmation },
+      };
+    }
     const files = await collect(params.dir, cutoffMs);
     const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
     const decision = files.length ? await backupDecision(ctx, params.dir, totalBytes) : { backup: false, reason: 'nothing to back up' };
-    const data: SessionCleanupData = { ...params, dirDev: dirSt.dev, dirIno: dirSt.ino, cutoffMs, files, totalBytes, backup: decision.backup, backupReason: decision.reason };
+    const data: SessionCleanupData = { ...params, dirDev: dirSt.dev, dirIno: dirSt.ino, cutoffMs, files, totalBytes, backup: decision.backup, backupReason: decision.reason, confirmation };
     const sample = files.slice(0, 10).map((f) => `  ${f.path} (${fmtBytes(f.bytes)}, ${new Date(f.mtimeMs).toISOString()})`);
     return {
       fixId: this.id,
@@ -179,9 +218,9 @@ export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
         ? `Delete ${files.length} session file(s) older than ${params.maxAgeDays} days (${fmtBytes(totalBytes)}) from ${params.dir}`
         : `No session file older than ${params.maxAgeDays} days in ${params.dir}`,
       why: 'Expired sessions only take space (Odoo itself deletes sessions unused for a week); removing them frees disk and logs out nobody active.',
-      preview: files.length
+      preview: `${seen}\n` + (files.length
         ? `${files.length} file(s), ${fmtBytes(totalBytes)} under ${params.dir}, last used before ${new Date(cutoffMs).toISOString()}:\n${sample.join('\n')}${files.length > 10 ? `\n  ... and ${files.length - 10} more` : ''}\n${decision.reason}.\nThe filestore is never touched; symlinks are never followed.`
-        : 'Nothing to delete.',
+        : 'Nothing to delete.'),
       actions: files.map((f) => ({ kind: 'delete' as const, path: f.path, bytes: f.bytes })),
       applicable: files.length > 0,
       data,

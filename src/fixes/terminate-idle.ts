@@ -5,6 +5,7 @@
 import { dbNames, withPgClient } from '../engine/probes/pg-connect.js';
 import type { Incident, ProbeResult } from '../engine/types.js';
 import { pollProbe } from './fix-util.js';
+import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
 export interface TerminateIdleParams {
@@ -25,6 +26,8 @@ export interface TerminateIdleData {
   database: string;
   maxAgeSeconds: number;
   targets: IdleBackend[];
+  /** What the plan relied on: the database probe seeing the connection slots exhausted. */
+  confirmation?: Confirmation;
 }
 
 /**
@@ -81,6 +84,14 @@ export function slotsAvailable(r: ProbeResult): boolean {
   return !r.findings.some((f) => f.key === 'slots' || f.key === 'down' || (f.key === 'connections' && f.severity === 'critical'));
 }
 
+/** Slots exhausted now: out of slots (53300) or connections at the critical threshold. */
+async function confirmExhausted(incident: Incident, ctx: FixContext): Promise<Confirmation> {
+  return (
+    (await originStillHolds(incident, ctx)) ??
+    probeConfirms(ctx, 'database', findingWith((f) => f.key === 'slots' || (f.key === 'connections' && f.severity === 'critical')))
+  );
+}
+
 export const terminateIdle: Fix<TerminateIdleParams, TerminateIdleData> = {
   id: 'terminate-idle',
   title: 'Terminate sessions idle in transaction (Odoo database only)',
@@ -104,13 +115,27 @@ export const terminateIdle: Fix<TerminateIdleParams, TerminateIdleData> = {
   },
 
   async plan(params, incident, ctx): Promise<FixPlan<TerminateIdleData>> {
+    const confirmation = await confirmExhausted(incident, ctx);
+    const seen = confirmationLine(confirmation);
+    if (!confirmation.confirmed) {
+      return {
+        fixId: this.id,
+        incidentId: incident.id,
+        summary: `Not terminating sessions in ${params.database}: the ${confirmation.check} does not confirm the connection slots are exhausted`,
+        why: 'Sessions are only ended when a probe sees the slots exhausted at that moment: a log record alone can be forged by anyone who reaches Odoo.',
+        preview: `${seen}\nNothing to apply.`,
+        actions: [],
+        applicable: false,
+        data: { ...params, targets: [], confirmation },
+      };
+    }
     const targets = await listTargets(ctx, params);
     const sqlParams = [params.database, params.maxAgeSeconds, targets.map((t) => t.pid)];
     const list = targets.length
       ? targets.map((t) => `  pid ${t.pid} ${t.usename}${t.applicationName ? ` (${t.applicationName})` : ''}${t.clientAddr ? ` from ${t.clientAddr}` : ''}, idle in transaction ${t.idleSeconds} s: ${t.query.replace(/\s+/g, ' ').slice(0, 120)}`).join('\n')
       : '  (none)';
     const base = { fixId: this.id, incidentId: incident.id };
-    const data: TerminateIdleData = { ...params, targets };
+    const data: TerminateIdleData = { ...params, targets, confirmation };
     const why =
       'A session idle inside a transaction holds a connection slot and its locks; when slots run out Odoo ' +
       'fails with "too many clients" / "remaining connection slots are reserved". Ending it rolls back its ' +
@@ -120,7 +145,7 @@ export const terminateIdle: Fix<TerminateIdleParams, TerminateIdleData> = {
         ...base,
         summary: `No session idle in transaction for over ${params.maxAgeSeconds} s in ${params.database}`,
         why,
-        preview: `Nothing to terminate in database ${params.database}.`,
+        preview: `${seen}\nNothing to terminate in database ${params.database}.`,
         actions: [],
         applicable: false,
         data,
@@ -131,6 +156,7 @@ export const terminateIdle: Fix<TerminateIdleParams, TerminateIdleData> = {
       summary: `Terminate ${targets.length} session(s) idle in transaction for over ${params.maxAgeSeconds} s in ${params.database}`,
       why,
       preview:
+        `${seen}\n` +
         `Sessions to end (not superusers, not active, database ${params.database} only):\n${list}\n\n` +
         `SQL (conditions re-checked at run time):\n${TERMINATE_SQL}\n-- $1 = ${params.database}, $2 = ${params.maxAgeSeconds}, $3 = {${targets.map((t) => t.pid).join(',')}}\n` +
         'Rollback: not possible (the ended sessions\' transactions are rolled back by PostgreSQL; clients reconnect).',

@@ -13,7 +13,7 @@ import { makeFixContext, type TestFixContext, testIncident } from '../helpers/fi
 
 const incident = testIncident({
   id: 'i-5e55a001',
-  origin: { kind: 'probe', probe: 'disk', key: 'disk:/' },
+  origin: { kind: 'pattern', patternId: 'disk-full', captures: {} },
   category: 'disk',
   fix: { id: 'session-cleanup', params: {}, unattended: true },
 });
