@@ -102,7 +102,7 @@ describe('loadConfig: files that load', () => {
   test('the default path is used when it exists, and $ODOO_HEAL_CONFIG wins over it', async () => {
     file('etc-config.yaml', 'probes:\n  intervalMs: 7000\n');
     const viaDefault = await loadConfig(isolated());
-    expect(viaDefault.config.probes).toEqual({ intervalMs: 7000, timeoutMs: 3000 });
+    expect(viaDefault.config.probes).toMatchObject({ intervalMs: 7000, timeoutMs: 3000 });
     const envFile = file('env.yaml', 'probes:\n  intervalMs: 9000\n');
     const viaEnv = await loadConfig(isolated({ env: { ODOO_HEAL_CONFIG: envFile } }));
     expect(viaEnv.config.probes.intervalMs).toBe(9000);
@@ -205,7 +205,7 @@ describe('loadConfig: every bad input is one exact line', () => {
   test('unknown key names it, suggests the close one and lists valid keys at that level', async () => {
     const p = file('typo.yaml', 'probes:\n  intervalMS: 1000\n');
     expect(await errorOf(isolated({ configPath: p }))).toBe(
-      `${p}: probes.intervalMS: unknown key (did you mean intervalMs?); valid keys in probes: intervalMs, timeoutMs`,
+      `${p}: probes.intervalMS: unknown key (did you mean intervalMs?); valid keys in probes: intervalMs, timeoutMs, odooDbIntervalMs, filestoreIntervalMs, filestoreSample`,
     );
     const q = file('top.yaml', 'threshold:\n  diskWarnPercent: 1\n');
     expect(await errorOf(isolated({ configPath: q }))).toBe(

@@ -56,8 +56,12 @@ describe('parseOdooConf', () => {
       limitMemoryHard: 2684354560,
       limitTimeCpu: 600,
       limitTimeReal: 1200,
+      limitTimeRealCron: -1,
       proxyMode: true,
       adminPasswd: '$pbkdf2-sha512$600000$master-secret',
+      // `list_db = False` is a value here, not "unset".
+      listDb: false,
+      httpInterface: null,
     });
   });
 
@@ -71,6 +75,13 @@ describe('parseOdooConf', () => {
     expect(conf.dbUser).toBeNull();
     expect(conf.dbPassword).toBe('a;b=c # not a comment');
     expect(conf.proxyMode).toBe(false);
+  });
+
+  test('limit_time_real_cron takes -1 (use limit_time_real) and 0 (no limit); http_interface and list_db are read', () => {
+    const conf = parseOdooConf(['[options]', 'limit_time_real_cron = -1', 'http_interface = 127.0.0.1', 'list_db = True'].join('\n'), '/x/odoo.conf');
+    expect(conf).toMatchObject({ limitTimeRealCron: -1, httpInterface: '127.0.0.1', listDb: true });
+    expect(parseOdooConf('[options]\nlimit_time_real_cron = 0\n', '/x/odoo.conf').limitTimeRealCron).toBe(0);
+    expect(errorOf(() => parseOdooConf('[options]\nlimit_time_real_cron = -2\n', '/x/odoo.conf'))).toBe('/x/odoo.conf: limit_time_real_cron: expected an integer >= -1, got "-2"');
   });
 
   test("relative paths resolve against Odoo's working directory when known, else the file's directory", () => {

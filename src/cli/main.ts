@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     .description('one pass of every probe plus a scan of recent log records; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
     .option('--json', 'machine-readable output (format: docs/json-format.md)')
     .option('--timeout <ms>', 'overall time budget in milliseconds', '8000')
+    .option('--deep', 'also check a sample of the filestore against ir_attachment (stats files)')
     .action(async (opts) => runCommand(async () => (await import('./commands/check.js')).run(globals(), opts)));
 
   program

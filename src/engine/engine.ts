@@ -16,6 +16,7 @@ import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { defaultPatternsDir, loadPatterns } from './patterns/load.js';
 import { Matcher } from './patterns/matcher.js';
 import { createDatabaseProbe } from './probes/database.js';
+import { createOdooDbProbe } from './probes/odoo-db/probe.js';
 import { hostProbes, runProbes } from './probes/run.js';
 import type { Probe, ProbeContext } from './probes/types.js';
 import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from './store.js';
@@ -108,7 +109,7 @@ export class Engine implements EngineIntents {
       this.now,
       new UnclassifiedGrouper(this.config.unclassified),
     );
-    this.probes = [...hostProbes(), createDatabaseProbe()];
+    this.probes = [...hostProbes(), createDatabaseProbe(), createOdooDbProbe({ filestore: 'interval' })];
     this.desk = new FixDesk(this, deps.mode === 'auto');
   }
 

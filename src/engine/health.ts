@@ -15,6 +15,7 @@ import { readTail } from './logs/tail.js';
 import { Matcher } from './patterns/matcher.js';
 import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { createDatabaseProbe } from './probes/database.js';
+import { createOdooDbProbe } from './probes/odoo-db/probe.js';
 import { hostProbes, runProbes } from './probes/run.js';
 import type { Incident, LogRecord, ProbeName, ProbeResult, Severity, Status } from './types.js';
 import { STATUS_EXIT } from './types.js';
@@ -66,6 +67,8 @@ export interface HealthOptions {
   /** Overall budget: the report is produced within it even if the database hangs. */
   budgetMs: number;
   now?: () => number;
+  /** Also run the sampled filestore check. */
+  deep?: boolean;
 }
 
 export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
@@ -73,7 +76,8 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   const started = now();
   const { config, odoo } = opts;
   const probeTimeout = Math.max(100, Math.min(config.probes.timeoutMs, opts.budgetMs - 200));
-  const probes = [...hostProbes(), createDatabaseProbe()];
+  // Odoo's tables every run; the filestore sample only when asked (`check --deep`): it stats files.
+  const probes = [...hostProbes(), createDatabaseProbe(), createOdooDbProbe({ everyRun: true, filestore: opts.deep ? 'always' : 'off' })];
   const since = started - config.logs.recentSeconds * 1000;
 
   const files = [...new Set([...(odoo.logfile ? [odoo.logfile] : []), ...config.logs.files])];

@@ -182,7 +182,7 @@ export interface Incident {
 // Probes
 // ---------------------------------------------------------------------------------------------
 
-export type ProbeName = 'process' | 'database' | 'disk' | 'memory' | 'services' | 'network' | 'odoo_http';
+export type ProbeName = 'process' | 'database' | 'disk' | 'memory' | 'services' | 'network' | 'odoo_http' | 'odoo_db';
 export const PROBE_NAMES: readonly ProbeName[] = [
   'process',
   'database',
@@ -191,6 +191,7 @@ export const PROBE_NAMES: readonly ProbeName[] = [
   'services',
   'network',
   'odoo_http',
+  'odoo_db',
 ];
 
 /** A problem a probe found; becomes (or keeps open) the incident `probe:<probe>:<key>`. */

@@ -1,14 +1,14 @@
 // A `probe(name)` for fix contexts outside the running engine (the rollback command): builds the
 // named probe on demand, runs it once within the configured budget, and releases it.
 import type { Config, OdooConf } from '../engine/config/types.js';
-import { createDatabaseProbe } from '../engine/probes/database.js';
-import { hostProbes, runProbe } from '../engine/probes/run.js';
+import { probeNamed, runProbe } from '../engine/probes/run.js';
 import type { Probe } from '../engine/probes/types.js';
 import type { ProbeName, ProbeResult } from '../engine/types.js';
 
 export function probeOnce(config: Config, odoo: OdooConf): (name: ProbeName) => Promise<ProbeResult> {
   return async (name) => {
-    const probes: Probe[] = name === 'database' ? [createDatabaseProbe() as Probe] : hostProbes();
+    const named = probeNamed(name);
+    const probes: Probe[] = named ? [named] : [];
     const probe = probes.find((p) => p.name === name);
     if (!probe) throw new Error(`no probe named ${name}`);
     try {

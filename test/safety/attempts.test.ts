@@ -87,7 +87,7 @@ describe('runAttempt / rollbackAttempt', () => {
     const odoo: OdooConf = {
       path: null, addonsPath: [addons], dataDir: join(base, 'data'), logfile: null, dbHost: null, dbPort: null, dbUser: null,
       dbPassword: null, dbName: null, dbMaxconn: null, httpPort: 8069, geventPort: 8072, workers: 0, maxCronThreads: 2,
-      limitMemorySoft: null, limitMemoryHard: null, limitTimeCpu: null, limitTimeReal: null, proxyMode: false, adminPasswd: null,
+      limitMemorySoft: null, limitMemoryHard: null, limitTimeCpu: null, limitTimeReal: null, limitTimeRealCron: -1, proxyMode: false, adminPasswd: null, listDb: true, httpInterface: null,
     };
     deps = { config, odoo, probe: () => Promise.reject(new Error('no probes in this test')) };
   });

@@ -10,7 +10,7 @@ import { sanitizeText } from '../../ui/sanitize.js';
 import { renderTable } from '../table.js';
 import { print, printErr, printJson } from '../output.js';
 
-export async function run(globals: GlobalOptions, opts: { json?: boolean; timeout?: string }): Promise<number> {
+export async function run(globals: GlobalOptions, opts: { json?: boolean; timeout?: string; deep?: boolean }): Promise<number> {
   const budgetMs = Number(opts.timeout ?? '8000');
   if (!Number.isFinite(budgetMs) || budgetMs < 500) throw new UsageError('--timeout: expected milliseconds >= 500');
   const { config, odoo, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
@@ -21,7 +21,7 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean; timeou
   const deadline = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), budgetMs);
   });
-  const report = await Promise.race([checkHealth({ config, odoo, matcher, budgetMs }), deadline]);
+  const report = await Promise.race([checkHealth({ config, odoo, matcher, budgetMs, deep: opts.deep === true }), deadline]);
   clearTimeout(timer);
   if (!report) {
     const line = `UNKNOWN: check did not finish within ${budgetMs} ms`;

@@ -10,8 +10,7 @@ import { acquireLock } from '../../engine/lock.js';
 import { readRecords } from '../../engine/logs/read-records.js';
 import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
-import { createDatabaseProbe } from '../../engine/probes/database.js';
-import { hostProbes, runProbes } from '../../engine/probes/run.js';
+import { probeNamed, runProbes } from '../../engine/probes/run.js';
 import type { Incident, ProbeName, ProbeResult } from '../../engine/types.js';
 import { runAttempt, type AttemptDeps, type AttemptRecord } from '../../fixes/attempts.js';
 import { getFix } from '../../fixes/registry.js';
@@ -49,7 +48,7 @@ async function findIncidents(
 
 function probeRunner(config: Config, odoo: OdooConf): (name: ProbeName) => Promise<ProbeResult> {
   return async (name) => {
-    const probe = name === 'database' ? createDatabaseProbe() : hostProbes().find((p) => p.name === name);
+    const probe = probeNamed(name);
     if (!probe) throw new Error(`no probe named ${name}`);
     try {
       const [result] = await runProbes([probe], { config, odoo, now: Date.now }, config.probes.timeoutMs);

@@ -34,8 +34,11 @@ export function defaultOdooConf(): OdooConf {
     limitMemoryHard: 2560 * 1024 * 1024,
     limitTimeCpu: 60,
     limitTimeReal: 120,
+    limitTimeRealCron: -1,
     proxyMode: false,
     adminPasswd: null,
+    listDb: true,
+    httpInterface: null,
   };
 }
 
@@ -90,7 +93,7 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
     path: null,
     odoo: { config: null, url: null, unit: 'odoo', user: null },
     logs: { files: [], commands: null, recentBytes: 2 * 1024 * 1024, recentSeconds: 900 },
-    probes: { intervalMs: 5000, timeoutMs: 3000 },
+    probes: { intervalMs: 5000, timeoutMs: 3000, odooDbIntervalMs: 60_000, filestoreIntervalMs: 15 * 60_000, filestoreSample: 200 },
     thresholds: {
       diskWarnPercent: 85,
       diskCritPercent: 95,
@@ -105,6 +108,10 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
       longQuerySeconds: 300,
       idleInTxSeconds: 600,
       endpointLatencyWarnMs: 1000,
+      cronGraceSeconds: 600,
+      cronStuckSeconds: null,
+      mailBacklogSeconds: 3600,
+      queueJobPendingSeconds: 3600,
     },
     services: defaultServices(null),
     endpoints: [],

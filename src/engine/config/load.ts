@@ -322,7 +322,8 @@ async function checkIgnoreList(ignore: string[], file: string): Promise<void> {
 
 function checkConsistency(config: Config, file: string): void {
   const t = config.thresholds;
-  const pairs: [keyof Config['thresholds'], keyof Config['thresholds']][] = [
+  type Percent = 'diskWarnPercent' | 'diskCritPercent' | 'inodeWarnPercent' | 'inodeCritPercent' | 'dbConnWarnPercent' | 'dbConnCritPercent';
+  const pairs: [Percent, Percent][] = [
     ['diskWarnPercent', 'diskCritPercent'],
     ['inodeWarnPercent', 'inodeCritPercent'],
     ['dbConnWarnPercent', 'dbConnCritPercent'],

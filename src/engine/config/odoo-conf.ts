@@ -97,7 +97,7 @@ function int(options: Map<string, string>, key: string, path: string, min = 0): 
   if (isUnset(v)) return null;
   const t = v.trim();
   if (!/^[+-]?\d+$/.test(t) || Number(t) < min || !Number.isSafeInteger(Number(t))) {
-    throw new ConfigError(path, key, `expected an integer${min > 0 ? ` >= ${min}` : ' >= 0'}, got ${JSON.stringify(t)}`);
+    throw new ConfigError(path, key, `expected an integer >= ${min}, got ${JSON.stringify(t)}`);
   }
   return Number(t);
 }
@@ -163,9 +163,12 @@ export function parseOdooConfDetailed(text: string, path: string, opts: ParseOdo
     limitMemoryHard: int(options, 'limit_memory_hard', path) ?? d.limitMemoryHard,
     limitTimeCpu: int(options, 'limit_time_cpu', path) ?? d.limitTimeCpu,
     limitTimeReal: int(options, 'limit_time_real', path) ?? d.limitTimeReal,
+    limitTimeRealCron: int(options, 'limit_time_real_cron', path, -1) ?? d.limitTimeRealCron,
     proxyMode: bool(options, 'proxy_mode', path) ?? d.proxyMode,
     // Kept so fixes/probes can use it; never printed (see print.ts).
     adminPasswd: str(options, 'admin_passwd'),
+    listDb: bool(options, 'list_db', path) ?? d.listDb,
+    httpInterface: str(options, 'http_interface'),
   };
   for (const port of ['dbPort', 'httpPort', 'geventPort'] as const) {
     const v = conf[port];

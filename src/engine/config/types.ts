@@ -21,8 +21,14 @@ export interface OdooConf {
   limitMemoryHard: number | null;
   limitTimeCpu: number | null;
   limitTimeReal: number | null;
+  /** Seconds a cron job may run in prefork; -1 (Odoo's default) means limit_time_real, 0 no limit. */
+  limitTimeRealCron: number;
   proxyMode: boolean;
   adminPasswd: string | null;
+  /** Whether the database manager (/web/database) is exposed. */
+  listDb: boolean;
+  /** Address Odoo's HTTP server binds; null = all interfaces (Odoo's default). */
+  httpInterface: string | null;
 }
 
 export interface CommandSource {
@@ -96,6 +102,12 @@ export interface Config {
     intervalMs: number;
     /** Per-probe time budget, ms. */
     timeoutMs: number;
+    /** Scheduled actions, modules, mail and job queues (Odoo's tables): at most this often, ms. */
+    odooDbIntervalMs: number;
+    /** The sampled filestore check: at most this often in the console and --auto, ms. */
+    filestoreIntervalMs: number;
+    /** Attachments checked per filestore pass. */
+    filestoreSample: number;
   };
   thresholds: {
     diskWarnPercent: number;
@@ -111,6 +123,12 @@ export interface Config {
     longQuerySeconds: number;
     idleInTxSeconds: number;
     endpointLatencyWarnMs: number;
+    /** A cron is overdue when its nextcall is older than its interval plus this. */
+    cronGraceSeconds: number;
+    /** A cron running longer is stuck; null = limit_time_real_cron (or limit_time_real). */
+    cronStuckSeconds: number | null;
+    mailBacklogSeconds: number;
+    queueJobPendingSeconds: number;
   };
   services: ServiceSpec[];
   endpoints: Endpoint[];

@@ -1,7 +1,9 @@
 // Runs probes in parallel, each bounded by its own time budget. A probe that hangs or throws becomes
 // an 'unknown' result with a one-line reason; it never delays the others or the caller.
 import { errorMessage } from '../errors.js';
-import type { ProbeResult } from '../types.js';
+import type { ProbeName, ProbeResult } from '../types.js';
+import { createDatabaseProbe } from './database.js';
+import { createOdooDbProbe } from './odoo-db/probe.js';
 import { createDiskProbe } from './disk.js';
 import { createMemoryProbe } from './memory.js';
 import { createNetworkProbe } from './network.js';
@@ -83,4 +85,12 @@ export function hostProbes(opts: HostProbeOptions = {}): Probe[] {
     createNetworkProbe(),
     createOdooHttpProbe(),
   ] as Probe[];
+}
+
+/** One fresh probe by name, for one-off runs (fixes' verification, `fix`): the odoo_db probe then
+ * queries every run (no minute cache) and skips the filestore sample. */
+export function probeNamed(name: ProbeName): Probe | undefined {
+  if (name === 'database') return createDatabaseProbe() as Probe;
+  if (name === 'odoo_db') return createOdooDbProbe({ filestore: 'off', everyRun: true }) as Probe;
+  return hostProbes().find((p) => p.name === name);
 }

@@ -1,0 +1,171 @@
+// Scheduled actions (ir_cron) as the database shows them: overdue (nobody runs them: dead cron
+// threads, max_cron_threads = 0, a cron worker stuck elsewhere), failing (Odoo 17.3+ counts
+// consecutive failures and deactivates a cron that keeps failing), and running (a backend holds the
+// job's row lock: Odoo 18's _acquire_one_job keeps `SELECT ... FOR NO KEY UPDATE SKIP LOCKED` open
+// on its cron cursor while the job runs).
+//
+// Which backend holds a row lock, without taking any lock ourselves: a locked row's xmax is the
+// locking transaction's id, and pg_stat_activity.backend_xid is each backend's. (A row locked by
+// several transactions at once carries a multixact id instead and shows as not running: harmless
+// here, a cron row has one locker.)
+import type pg from 'pg';
+
+export interface CronRunner {
+  /** Backend holding the job's row lock (Odoo's cron cursor). */
+  pid: number;
+  /** Seconds since that transaction began: how long the job has been running. */
+  seconds: number;
+  applicationName: string | null;
+  superuser: boolean;
+}
+
+export interface CronJob {
+  database: string;
+  id: number;
+  name: string;
+  active: boolean;
+  intervalSeconds: number;
+  /** Seconds since nextcall (positive: due that long ago). */
+  lateSeconds: number | null;
+  /** Seconds since lastcall (Odoo 16+), null when never run or unknown. */
+  sinceLastSeconds: number | null;
+  /** Consecutive failures (Odoo 17.3+; null before). */
+  failureCount: number | null;
+  /** Seconds since the first of those failures. */
+  failingSeconds: number | null;
+  running: CronRunner | null;
+}
+
+export interface CronReport {
+  database: string;
+  activeCount: number;
+  /** Ids of the active crons (to notice one Odoo deactivates between two looks). */
+  activeIds: number[];
+  overdue: CronJob[];
+  failing: CronJob[];
+  running: CronJob[];
+  /** Running longer than the stuck threshold. */
+  stuck: CronJob[];
+  /** Whether this Odoo version records failures (ir_cron.failure_count). */
+  tracksFailures: boolean;
+}
+
+export interface CronThresholds {
+  graceSeconds: number;
+  stuckSeconds: number;
+}
+
+const MAX_ROWS = 500;
+
+interface Columns {
+  name: string;
+  lastcall: boolean;
+  failures: boolean;
+}
+
+async function columnsOf(client: pg.ClientBase): Promise<Columns | null> {
+  const res = await client.query<{ column_name: string; data_type: string }>(
+    `select column_name, data_type from information_schema.columns
+      where table_schema = current_schema() and table_name = 'ir_cron'`,
+  );
+  if (res.rows.length === 0) return null;
+  const type = new Map(res.rows.map((r) => [r.column_name, r.data_type]));
+  // cron_name is a stored char since Odoo 13; translated (jsonb) names would show as JSON text.
+  const name = !type.has('cron_name')
+    ? `'#' || c.id`
+    : type.get('cron_name') === 'jsonb'
+      ? `coalesce(c.cron_name->>'en_US', '#' || c.id)`
+      : `coalesce(c.cron_name, '#' || c.id)`;
+  return { name, lastcall: type.has('lastcall'), failures: type.has('failure_count') && type.has('first_failure_date') };
+}
+
+/** interval_type → seconds (months as 30 days: only the grace period depends on it). */
+const INTERVAL_SECONDS = `c.interval_number * case c.interval_type
+    when 'minutes' then 60 when 'hours' then 3600 when 'days' then 86400
+    when 'weeks' then 604800 when 'months' then 2592000 else 86400 end`;
+
+function cronSql(cols: Columns): string {
+  // nextcall/lastcall are naive UTC timestamps (Odoo stores UTC without a zone).
+  const utcNow = `(now() at time zone 'UTC')`;
+  const failures = cols.failures
+    ? `c.failure_count, extract(epoch from ${utcNow} - c.first_failure_date)::float8 as failing_s`
+    : 'null::int as failure_count, null::float8 as failing_s';
+  return `
+select c.id, ${cols.name} as name, c.active, (${INTERVAL_SECONDS})::float8 as interval_s,
+       extract(epoch from ${utcNow} - c.nextcall)::float8 as late_s,
+       ${cols.lastcall ? `extract(epoch from ${utcNow} - c.lastcall)::float8` : 'null::float8'} as since_last_s,
+       ${failures},
+       a.pid as lock_pid, extract(epoch from now() - a.xact_start)::float8 as running_s,
+       a.application_name, coalesce(r.rolsuper, false) as rolsuper
+  from ir_cron c
+  left join pg_stat_activity a
+         on a.backend_xid is not null and a.backend_xid::text = c.xmax::text and a.datname = current_database()
+  left join pg_roles r on r.oid = a.usesysid
+ where c.active or a.pid is not null${cols.failures ? ' or c.failure_count > 0' : ''}
+ order by c.id
+ limit ${MAX_ROWS}`;
+}
+
+interface Row {
+  id: number;
+  name: string;
+  active: boolean;
+  interval_s: number;
+  late_s: number | null;
+  since_last_s: number | null;
+  failure_count: number | null;
+  failing_s: number | null;
+  lock_pid: number | null;
+  running_s: number | null;
+  application_name: string | null;
+  rolsuper: boolean;
+}
+
+/** Null when the database has no ir_cron (not an Odoo database). `client` is connected to `database`. */
+export async function readCrons(client: pg.ClientBase, database: string, t: CronThresholds): Promise<CronReport | null> {
+  const cols = await columnsOf(client);
+  if (!cols) return null;
+  const res = await client.query<Row>(cronSql(cols));
+  const jobs: CronJob[] = res.rows.map((r) => ({
+    database,
+    id: r.id,
+    name: r.name,
+    active: r.active,
+    intervalSeconds: r.interval_s,
+    lateSeconds: r.late_s,
+    sinceLastSeconds: r.since_last_s,
+    failureCount: r.failure_count,
+    failingSeconds: r.failing_s,
+    running:
+      r.lock_pid === null
+        ? null
+        : { pid: r.lock_pid, seconds: r.running_s ?? 0, applicationName: r.application_name, superuser: r.rolsuper },
+  }));
+  const active = jobs.filter((j) => j.active);
+  return {
+    database,
+    activeCount: active.length,
+    activeIds: active.map((j) => j.id),
+    // A running job is not overdue: it is being run (stuck, perhaps, which is its own finding).
+    overdue: active.filter((j) => j.running === null && j.lateSeconds !== null && j.lateSeconds > j.intervalSeconds + t.graceSeconds),
+    failing: jobs.filter((j) => (j.failureCount ?? 0) > 0),
+    running: jobs.filter((j) => j.running !== null),
+    stuck: jobs.filter((j) => j.running !== null && j.running.seconds > t.stuckSeconds),
+    tracksFailures: cols.failures,
+  };
+}
+
+/**
+ * How long a cron may run before it counts as stuck: the configured threshold, else what Odoo
+ * itself allows (limit_time_real_cron; -1 or unset means limit_time_real; 0 means no limit, and
+ * then limit_time_real still says how long anything should take).
+ */
+export function stuckSeconds(configured: number | null, limitTimeRealCron: number, limitTimeReal: number | null): number {
+  if (configured !== null) return configured;
+  if (limitTimeRealCron > 0) return limitTimeRealCron;
+  return limitTimeReal && limitTimeReal > 0 ? limitTimeReal : 120;
+}
+
+export function describeJob(j: CronJob): string {
+  return `"${j.name}" (id ${j.id}${j.database ? `, ${j.database}` : ''})`;
+}
