@@ -83,7 +83,7 @@ describe('odoo-heal check', () => {
     expect(report.status).toBe('ok');
     expect(report.exitCode).toBe(0);
     expect(report.probes.map((p) => p.probe).sort()).toEqual(
-      ['database', 'disk', 'memory', 'network', 'odoo_http', 'process', 'services'].sort(),
+      ['database', 'disk', 'memory', 'network', 'odoo_db', 'odoo_http', 'process', 'services'].sort(),
     );
     expect(r.code).toBe(0);
   });

@@ -16,7 +16,7 @@ import { Matcher } from './patterns/matcher.js';
 import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { createDatabaseProbe } from './probes/database.js';
 import { createOdooDbProbe } from './probes/odoo-db/probe.js';
-import { hostProbes, runProbes } from './probes/run.js';
+import { hostProbes, runProbe, runProbes } from './probes/run.js';
 import type { Incident, LogRecord, ProbeName, ProbeResult, Severity, Status } from './types.js';
 import { STATUS_EXIT } from './types.js';
 
@@ -76,8 +76,20 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   const started = now();
   const { config, odoo } = opts;
   const probeTimeout = Math.max(100, Math.min(config.probes.timeoutMs, opts.budgetMs - 200));
-  // Odoo's tables every run; the filestore sample only when asked (`check --deep`): it stats files.
-  const probes = [...hostProbes(), createDatabaseProbe(), createOdooDbProbe({ everyRun: true, filestore: opts.deep ? 'always' : 'off' })];
+  const probes = [...hostProbes(), createDatabaseProbe()];
+  // Odoo's tables (the filestore sample only for `check --deep`: it stats files) once the database
+  // probe has answered: no second connection racing the latency measurement, and no pointless
+  // queries when PostgreSQL is down.
+  const odooDb = createOdooDbProbe({ everyRun: true, filestore: opts.deep ? 'always' : 'off' });
+  const runOdooDb = async (first: ProbeResult[]): Promise<ProbeResult> => {
+    const db = first.find((r) => r.probe === 'database');
+    const left = opts.budgetMs - (now() - started) - 300;
+    if (db && (db.status === 'ok' || db.status === 'warning') && left >= 200) {
+      return runProbe(odooDb, { config, odoo, now }, Math.min(probeTimeout, left));
+    }
+    const why = !db || (db.status !== 'ok' && db.status !== 'warning') ? 'PostgreSQL is not answering (see the database probe)' : 'no time left in the budget';
+    return { probe: 'odoo_db', status: 'unknown', summary: `not checked: ${why}`, checkedAt: now(), durationMs: 0, findings: [], data: null };
+  };
   const since = started - config.logs.recentSeconds * 1000;
 
   const files = [...new Set([...(odoo.logfile ? [odoo.logfile] : []), ...config.logs.files])];
@@ -98,9 +110,9 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   };
 
   const [results, records, attempts] = await Promise.all([
-    runProbes(probes, { config, odoo, now }, probeTimeout).finally(() =>
-      Promise.allSettled(probes.map((p) => p.close?.())),
-    ),
+    runProbes(probes, { config, odoo, now }, probeTimeout)
+      .then(async (first) => [...first, await runOdooDb(first)])
+      .finally(() => Promise.allSettled(probes.map((p) => p.close?.()))),
     scan(),
     // Past fixes: an incident whose records all predate a verified fix is healed, not CRITICAL.
     listAttempts(config.paths.stateDir).then(
