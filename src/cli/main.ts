@@ -104,6 +104,17 @@ export function buildProgram(): Command {
     .action(async (log: string, opts) =>
       runCommand(async () => (await import('./commands/patterns.js')).test(globals(), log, opts)),
     );
+  patterns
+    .command('suggest')
+    .description('draft a pattern for an unclassified incident, proved on its records and on healthy logs')
+    .argument('<incident>', 'unclassified incident id (i-xxxxxxxx) or signature')
+    .option('--log <file>', 'log to read the incident from (repeatable; default: the configured logs)', (v: string, acc: string[]) => acc.concat(v), [] as string[])
+    .option('--baseline <file>', 'healthy log the draft must not match (repeatable; default: the bundled baselines)', (v: string, acc: string[]) => acc.concat(v), [] as string[])
+    .option('--write', 'write the proved draft into the local pattern directory (patterns.localDir)')
+    .option('--json', 'machine-readable output')
+    .action(async (incident: string, opts) =>
+      runCommand(async () => (await import('./commands/patterns.js')).suggest(globals(), incident, opts)),
+    );
 
   program
     .command('fleet')

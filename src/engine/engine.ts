@@ -13,7 +13,7 @@ import { IncidentBook } from './incidents.js';
 import type { EngineIntents } from './intents.js';
 import { LogPipeline } from './pipeline.js';
 import { UnclassifiedGrouper } from './unclassified/grouper.js';
-import { defaultPatternsDir, loadPatterns } from './patterns/load.js';
+import { loadPatternLayers, patternLayers } from './patterns/load.js';
 import { Matcher } from './patterns/matcher.js';
 import { createDatabaseProbe } from './probes/database.js';
 import { createOdooDbProbe } from './probes/odoo-db/probe.js';
@@ -30,7 +30,8 @@ export type EngineMode = 'console' | 'auto';
 export interface EngineDeps {
   config: Config;
   odoo: OdooConf;
-  patternsDir: string;
+  /** Pattern layers (loadPatternLayers): the bundled directory, then the local one; or one directory. */
+  patternsDir: string | readonly string[];
   mode: EngineMode;
   /** Log sources to follow; default: from config. */
   sources?: SourceSpec[];
@@ -95,7 +96,7 @@ export class Engine implements EngineIntents {
     this.store.setState({
       odoo: { version: null, mode: deps.odoo.workers > 0 ? 'prefork' : 'threaded', configPath: deps.odoo.path },
     });
-    this.matcher = this.useMatcher(loadPatterns(deps.patternsDir));
+    this.matcher = this.useMatcher(loadPatternLayers(layersOf(deps.patternsDir)));
     this.pipeline = new LogPipeline(
       this.matcher,
       this.book,
@@ -169,7 +170,7 @@ export class Engine implements EngineIntents {
 
   /** Replace the pattern set (SIGHUP); throws on a bad file and keeps the old set. */
   reloadPatterns(dir = this.deps.patternsDir): number {
-    const patterns = loadPatterns(dir);
+    const patterns = loadPatternLayers(layersOf(dir));
     this.pipeline.setMatcher(this.useMatcher(patterns));
     return patterns.length;
   }
@@ -567,6 +568,10 @@ function systemdRuns(): boolean {
   return existsSync('/run/systemd/system');
 }
 
+function layersOf(dir: string | readonly string[]): readonly string[] {
+  return typeof dir === 'string' ? [dir] : dir;
+}
+
 /** Follows the unit's journal from now on (`-n 0`: the file sources already cover the past). */
 export function journaldSource(unit: string): { name: string; argv: string[] } {
   return { name: 'journald', argv: ['journalctl', '-u', unit, '-f', '-o', 'short-iso', '-n', '0', '-q'] };
@@ -594,7 +599,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   return new Engine({
     config,
     odoo,
-    patternsDir: opts.patternsDir ?? defaultPatternsDir(),
+    patternsDir: patternLayers(opts.patternsDir, config.patterns.localDir),
     mode: opts.mode,
     emit: opts.emit,
   });

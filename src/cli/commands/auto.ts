@@ -17,7 +17,7 @@ import { loadConfig, type LoadedConfig } from '../../engine/config/load.js';
 import { defaultSources, Engine, type EngineEvent } from '../../engine/engine.js';
 import type { ReadPosition } from '../../engine/logs/sources.js';
 import { errorMessage } from '../../engine/errors.js';
-import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { redactDeep, secretsOf } from '../../engine/redact.js';
 import { createSdNotifier } from '../../engine/sd-notify.js';
 import type { GlobalOptions } from '../main.js';
@@ -54,15 +54,15 @@ class JsonLog {
 
 interface Generation {
   loaded: LoadedConfig;
-  patternsDir: string;
+  patternsDir: string[];
   patternCount: number;
 }
 
 /** Loads config + odoo.conf + patterns; throws (ConfigError naming the file) if any is bad. */
 async function loadGeneration(globals: GlobalOptions): Promise<Generation> {
   const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  const patternsDir = globals.patterns ?? defaultPatternsDir();
-  const patternCount = loadPatterns(patternsDir).length;
+  const patternsDir = patternLayers(globals.patterns, loaded.config.patterns.localDir);
+  const patternCount = loadPatternLayers(patternsDir).length;
   return { loaded, patternsDir, patternCount };
 }
 

@@ -3,7 +3,7 @@
 import { loadConfig } from '../../engine/config/load.js';
 import { UsageError } from '../../engine/errors.js';
 import { checkHealth, type HealthReport } from '../../engine/health.js';
-import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import type { GlobalOptions } from '../main.js';
 import { sanitizeText } from '../../ui/sanitize.js';
@@ -14,7 +14,7 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean; timeou
   const budgetMs = Number(opts.timeout ?? '8000');
   if (!Number.isFinite(budgetMs) || budgetMs < 500) throw new UsageError('--timeout: expected milliseconds >= 500');
   const { config, odoo, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  const matcher = new Matcher(loadPatterns(globals.patterns ?? defaultPatternsDir()));
+  const matcher = new Matcher(loadPatternLayers(patternLayers(globals.patterns, config.patterns.localDir)));
 
   // The hard deadline: whatever hangs, we answer UNKNOWN in time instead of blocking cron/CI.
   let timer: NodeJS.Timeout | undefined;

@@ -3,11 +3,11 @@
 //
 // Exit code, Nagios style like `check`: 0 nothing above info, 1 warnings, 2 critical, 3 a source
 // could not be read and nothing critical was found (the answer is incomplete: UNKNOWN).
-import { existsSync, statSync } from 'node:fs';
-import type { LoadedConfig } from '../../engine/config/load.js';
+import { statSync } from 'node:fs';
 import { UsageError } from '../../engine/errors.js';
 import { incidentRate, worstSeverity } from '../../engine/incidents.js';
-import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { DEFAULT_LOCAL_PATTERNS_DIR } from '../../engine/config/defaults.js';
+import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { scanSources, type ScanResult } from '../../engine/patterns/scan.js';
 import { PARALLEL_MIN_BYTES } from '../../engine/patterns/scan-parallel-limits.js';
@@ -16,6 +16,7 @@ import type { Incident, Status } from '../../engine/types.js';
 import { STATUS_EXIT } from '../../engine/types.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
+import { configIfAny, configuredSources } from '../optional-config.js';
 import { print, printErr, printJson } from '../output.js';
 
 export const DETECT_FORMAT = 'odoo-heal/detect@1';
@@ -23,25 +24,6 @@ export const DETECT_FORMAT = 'odoo-heal/detect@1';
 export interface DetectOptions {
   json?: boolean;
   since?: string;
-}
-
-/** The log files `detect` reads when none is given: odoo.conf's logfile plus config logs.files. */
-function configuredSources(loaded: LoadedConfig): string[] {
-  const files = [loaded.odoo.logfile, ...loaded.config.logs.files].filter((f): f is string => !!f);
-  return [...new Set(files)];
-}
-
-/**
- * The configuration, when `detect` needs it: no file given (the configured sources), or a config
- * file exists (its `unclassified` settings). Otherwise null: files given on a box without a config
- * are scanned with the defaults, without the cost of finding odoo.conf.
- */
-async function configIfAny(globals: GlobalOptions, needed: boolean): Promise<LoadedConfig | null> {
-  const { DEFAULT_CONFIG_PATH, loadConfig } = await import('../../engine/config/load.js');
-  if (!needed && !globals.config && !process.env.ODOO_HEAL_CONFIG && !existsSync(DEFAULT_CONFIG_PATH)) return null;
-  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
-  return loaded;
 }
 
 export function statusOf(result: ScanResult): Status {
@@ -68,7 +50,7 @@ export async function run(globals: GlobalOptions, files: string[], opts: DetectO
   const now = Date.now();
   const since = opts.since !== undefined ? parseSince(opts.since, now) : null;
   const loaded = await configIfAny(globals, files.length === 0);
-  const patterns = loadPatterns(globals.patterns ?? defaultPatternsDir());
+  const patterns = loadPatternLayers(patternLayers(globals.patterns, loaded ? loaded.config.patterns.localDir : DEFAULT_LOCAL_PATTERNS_DIR));
   const sources = files.length > 0 ? files : configuredSources(loaded!);
   if (sources.length === 0) {
     throw new UsageError('no log file given and none configured (odoo.conf logfile, config logs.files); pass files, or - for stdin');

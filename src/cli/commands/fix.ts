@@ -8,7 +8,7 @@ import { checkHealth } from '../../engine/health.js';
 import { IncidentBook } from '../../engine/incidents.js';
 import { acquireLock } from '../../engine/lock.js';
 import { readRecords } from '../../engine/logs/read-records.js';
-import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { probeNamed, runProbes } from '../../engine/probes/run.js';
 import type { Incident, ProbeName, ProbeResult } from '../../engine/types.js';
@@ -68,7 +68,7 @@ function outcomeExit(rec: AttemptRecord): number {
 export async function run(globals: GlobalOptions, ref: string | undefined, opts: FixOptions): Promise<number> {
   if (opts.dryRun && opts.yes) throw new UsageError('--dry-run and --yes exclude each other');
   const { config, odoo } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  const matcher = new Matcher(loadPatterns(globals.patterns ?? defaultPatternsDir()));
+  const matcher = new Matcher(loadPatternLayers(patternLayers(globals.patterns, config.patterns.localDir)));
   const incidents = await findIncidents(config, odoo, matcher, opts.log ?? []);
   const fixable = incidents.filter((i) => i.fix && getFix(i.fix.id));
 

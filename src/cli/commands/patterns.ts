@@ -1,6 +1,10 @@
 // `odoo-heal patterns list|validate|test`: inspect the pattern database and try it on a log.
 import { UsageError } from '../../engine/errors.js';
-import { defaultPatternsDir, loadPatternFile, loadPatterns, patternFiles } from '../../engine/patterns/load.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_LOCAL_PATTERNS_DIR } from '../../engine/config/defaults.js';
+import type { LoadedConfig } from '../../engine/config/load.js';
+import { defaultPatternsDir, loadPatternFile, loadPatternLayers, loadPatterns, patternFiles, patternLayers } from '../../engine/patterns/load.js';
+import { configIfAny } from '../optional-config.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { readRecordBatches } from '../../engine/logs/read-records.js';
 import type { PatternMatch } from '../../engine/types.js';
@@ -13,8 +17,15 @@ function dir(globals: GlobalOptions): string {
   return globals.patterns ?? defaultPatternsDir();
 }
 
+/** The pattern layers: `--patterns`, or the bundled directory plus the local one (config
+ * `patterns.localDir`, default /etc/odoo-heal/patterns.d). */
+async function layers(globals: GlobalOptions): Promise<{ layers: string[]; loaded: LoadedConfig | null }> {
+  const loaded = await configIfAny(globals, false);
+  return { layers: patternLayers(globals.patterns, loaded ? loaded.config.patterns.localDir : DEFAULT_LOCAL_PATTERNS_DIR), loaded };
+}
+
 export async function list(globals: GlobalOptions, opts: { json?: boolean }): Promise<number> {
-  const patterns = loadPatterns(dir(globals));
+  const patterns = loadPatternLayers((await layers(globals)).layers);
   if (opts.json) {
     const out = patterns.map(({ file, index, ...p }) => ({ ...p, file, index }));
     printJson({ format: 'odoo-heal/patterns@1', patterns: out });
@@ -61,10 +72,13 @@ export async function validate(globals: GlobalOptions, file?: string): Promise<n
     print(`${file}: ok (${patterns.length} patterns)\n`);
     return 0;
   }
-  const d = dir(globals);
-  const files = patternFiles(d);
-  const patterns = loadPatterns(d);
-  print(`${d}: ok (${patterns.length} patterns in ${files.length} files)\n`);
+  const { layers: dirs } = await layers(globals);
+  for (const d of dirs.filter((d, k) => k === 0 || existsSync(d))) {
+    const files = patternFiles(d);
+    const patterns = loadPatterns(d);
+    print(`${d}: ok (${patterns.length} patterns in ${files.length} files)\n`);
+  }
+  if (dirs.length > 1) print(`${loadPatternLayers(dirs).length} patterns in effect (a local pattern replaces a bundled one with its id)\n`);
   return 0;
 }
 
@@ -83,7 +97,7 @@ interface TestRow {
 /** Which pattern matched which record of `log` (plus ERROR/CRITICAL records nothing matched). */
 export async function test(globals: GlobalOptions, log: string, opts: { json?: boolean }): Promise<number> {
   if (!log) throw new UsageError('patterns test: a log file is required (- for stdin)');
-  const matcher = new Matcher(loadPatterns(dir(globals)));
+  const matcher = new Matcher(loadPatternLayers((await layers(globals)).layers));
   const rows: TestRow[] = [];
   let records = 0;
   for await (const batch of readRecordBatches(log)) {
@@ -129,4 +143,54 @@ export async function test(globals: GlobalOptions, log: string, opts: { json?: b
   const matched = rows.filter((r) => r.patternId).length;
   print(`${records} records, ${matched} matched a pattern\n`);
   return 0;
+}
+
+export interface SuggestOptions {
+  log?: string[];
+  baseline?: string[];
+  json?: boolean;
+  write?: boolean;
+}
+
+/**
+ * `patterns suggest <incident-id | signature>`: drafts a pattern for an unclassified incident of the
+ * given logs (default: the configured ones), proves it (src/engine/unclassified/suggest.ts) and
+ * prints it; with `--write`, and only when proved, writes it into the local pattern directory as a
+ * new file. Exit 0 proved, 1 not proved (the draft and the reasons are printed), 2 usage.
+ */
+export async function suggest(globals: GlobalOptions, ref: string, opts: SuggestOptions): Promise<number> {
+  const { suggestForLogs, writeLocalPattern, defaultBaselines } = await import('../../engine/unclassified/suggest-run.js');
+  const loaded = await configIfAny(globals, !opts.log || opts.log.length === 0);
+  const { configuredSources } = await import('../optional-config.js');
+  const sources = opts.log && opts.log.length > 0 ? opts.log : configuredSources(loaded!);
+  if (sources.length === 0) throw new UsageError('patterns suggest: no log given (--log FILE) and none configured');
+  const localDir = globals.patterns ? null : loaded ? loaded.config.patterns.localDir : DEFAULT_LOCAL_PATTERNS_DIR;
+  const baselines = opts.baseline && opts.baseline.length > 0 ? opts.baseline : defaultBaselines();
+  const s = await suggestForLogs(ref, {
+    sources,
+    layers: patternLayers(globals.patterns, localDir),
+    baselines,
+    ...(loaded ? { unclassified: loaded.config.unclassified } : {}),
+  });
+  let written: string | null = null;
+  if (opts.write) {
+    if (!s.ok) throw new UsageError(`patterns suggest: --write refused: the draft is not proved (${s.why.join('; ')})`);
+    if (!localDir) throw new UsageError('patterns suggest: --write needs a local pattern directory (config patterns.localDir; not with --patterns)');
+    written = await writeLocalPattern(localDir, s.pattern);
+  }
+  if (opts.json) {
+    printJson({ format: 'odoo-heal/pattern-suggestion@1', incident: s.incidentId, pattern: s.pattern, proof: s.proof, proved: s.ok, why: s.why, written });
+  } else {
+    print(`Draft pattern for ${s.incidentId} (${sanitizeText(s.title)}):\n\n`);
+    print(`${JSON.stringify(s.pattern, null, 2).split('\n').map(sanitizeText).join('\n')}\n\n`);
+    const p = s.proof;
+    print(`matches ${p.matched} of the incident's ${p.of} record(s); ${p.otherHits.length} other record(s) of ${sources.length} log(s); ${p.baselineHits.length} record(s) of ${p.baselines.length} baseline log(s)\n`);
+    if (p.baselines.length === 0) print('no baseline log was checked: pass --baseline FILE (a healthy Odoo log)\n');
+    if (s.ok) {
+      print(written ? `written to ${written}; it is loaded at the next start or reload (SIGHUP)\n` : `proved. Review the title and hint, then: odoo-heal patterns suggest ${ref} --write${opts.log?.length ? ' --log ...' : ''} (writes ${localDir ?? 'the local pattern directory'}/${s.pattern.id}.json)\n`);
+    } else {
+      print(`NOT proved: ${s.why.join('; ')}\n`);
+    }
+  }
+  return s.ok ? 0 : 1;
 }

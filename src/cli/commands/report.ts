@@ -5,7 +5,7 @@
 import { loadConfig } from '../../engine/config/load.js';
 import { UsageError } from '../../engine/errors.js';
 import { checkHealth, type HealthReport } from '../../engine/health.js';
-import { defaultPatternsDir, loadPatterns } from '../../engine/patterns/load.js';
+import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { buildReport, mergeIncidents, readIncidentHistory, redactReport } from '../../engine/report.js';
 import { renderReportJSON, renderReportMarkdown } from '../../engine/report-format.js';
@@ -26,7 +26,7 @@ export async function run(globals: GlobalOptions, opts: ReportOptions): Promise<
   const since = opts.since !== undefined ? parseSince(opts.since, now) : null;
   if (since !== null && since > now) throw new UsageError(`--since: ${opts.since} is in the future`);
   const { config, odoo, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
-  const matcher = new Matcher(loadPatterns(globals.patterns ?? defaultPatternsDir()));
+  const matcher = new Matcher(loadPatternLayers(patternLayers(globals.patterns, config.patterns.localDir)));
 
   // Same hard deadline as `check`: a hanging database makes the health unknown, not the report late.
   const budgetMs = config.probes.timeoutMs + 2000;

@@ -84,6 +84,46 @@ export function loadPatterns(pathOrDir: string | string[]): LoadedPattern[] {
 }
 
 /**
+ * Pattern layers, first to last: the bundled directory (or `--patterns`), then the local directory
+ * (config `patterns.localDir`) when it exists. A pattern in a later layer with an earlier layer's id
+ * replaces it in place (same position in the tie order); new ids are appended. Within one layer a
+ * duplicate id is an error, as in loadPatterns. A later layer that does not exist adds nothing: the
+ * default local directory (/etc/odoo-heal/patterns.d) is usually absent.
+ */
+export function loadPatternLayers(layers: readonly string[]): LoadedPattern[] {
+  const out: LoadedPattern[] = [];
+  const at = new Map<string, number>();
+  layers.forEach((layer, k) => {
+    if (k > 0 && !exists(layer)) return;
+    for (const p of loadPatterns(layer)) {
+      const i = at.get(p.id);
+      if (i === undefined) {
+        at.set(p.id, out.length);
+        out.push(p);
+      } else {
+        out[i] = p;
+      }
+    }
+  });
+  return out;
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The layers for `--patterns` (replaces every layer) or the bundled directory plus the local one. */
+export function patternLayers(explicit: string | undefined, localDir: string | null | undefined): string[] {
+  if (explicit) return [explicit];
+  return localDir ? [defaultPatternsDir(), localDir] : [defaultPatternsDir()];
+}
+
+/**
  * Loads and validates one file (ids are checked for uniqueness within the file only). A text known
  * to pass every check (verified-patterns.ts: the bundled files) is not checked again, unless
  * `trustVerified` is false.

@@ -1,0 +1,21 @@
+// The configuration for commands that work without one (detect, patterns): loaded when a file says
+// something (--config, $ODOO_HEAL_CONFIG, /etc/odoo-heal/config.yaml) or the command needs the
+// configured log sources; otherwise null, without the cost of discovering odoo.conf.
+import { existsSync } from 'node:fs';
+import type { LoadedConfig } from '../engine/config/load.js';
+import type { GlobalOptions } from './main.js';
+import { printErr } from './output.js';
+
+export async function configIfAny(globals: GlobalOptions, needed: boolean): Promise<LoadedConfig | null> {
+  const { DEFAULT_CONFIG_PATH, loadConfig } = await import('../engine/config/load.js');
+  if (!needed && !globals.config && !process.env.ODOO_HEAL_CONFIG && !existsSync(DEFAULT_CONFIG_PATH)) return null;
+  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+  for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
+  return loaded;
+}
+
+/** The log files of the configuration: odoo.conf's logfile plus config logs.files. */
+export function configuredSources(loaded: LoadedConfig): string[] {
+  const files = [loaded.odoo.logfile, ...loaded.config.logs.files].filter((f): f is string => !!f);
+  return [...new Set(files)];
+}
