@@ -72,8 +72,8 @@ export async function validate(globals: GlobalOptions, file?: string): Promise<n
     print(`${file}: ok (${patterns.length} patterns)\n`);
     return 0;
   }
-  const { layers: dirs } = await layers(globals);
-  for (const d of dirs.filter((d, k) => k === 0 || existsSync(d))) {
+  const dirs = (await layers(globals)).layers.filter((d, k) => k === 0 || existsSync(d));
+  for (const d of dirs) {
     const files = patternFiles(d);
     const patterns = loadPatterns(d);
     print(`${d}: ok (${patterns.length} patterns in ${files.length} files)\n`);
