@@ -7,6 +7,7 @@ import type { Deployment } from './correlation/model.js';
 import type { DiskData } from './probes/disk.js';
 import type { ProcessData } from './probes/process.js';
 import { awaitsProbes, staleReason, verifiedFixes, type StaleContext } from './correlation/stale.js';
+import { CONNECTION_LOST, CRON_FOLLOW_UP_KEY, cronFollowUp, type Outage } from './correlation/follow-ups.js';
 import { loadConfig } from './config/load.js';
 import type { Config, OdooConf } from './config/types.js';
 import { IncidentBook } from './incidents.js';
@@ -75,6 +76,10 @@ export class Engine implements EngineIntents {
   private probedOnce = false;
   /** Replayed incidents waiting for the first probe round before they may alert or heal. */
   private readonly awaitingProbes = new Set<string>();
+  /** PostgreSQL unreachable since (per the database probe), with Odoo's pid then; null while it answers. */
+  private outage: Outage | null = null;
+  /** Odoo's main pid at the last process probe: a change is a restart. */
+  private odooPid: number | null = null;
   /** True while the sources read what was logged before the start (history), false once live. */
   private replaying = false;
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
@@ -401,7 +406,9 @@ export class Engine implements EngineIntents {
       }
       this.awaitingProbes.clear();
     }
+    const followUp = this.followOdooProcess(probes);
     this.correlate(true);
+    if (followUp) this.desk.onIncidentActivity(followUp);
     for (const i of pendingActivity) {
       this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title, severity: i.severity, rootId: i.rootId });
       this.desk.onBecameRoot(i);
@@ -446,6 +453,47 @@ export class Engine implements EngineIntents {
     if (incidents !== s.incidents) patch.incidents = incidents;
     this.dirtyIncidents = false;
     if (Object.keys(patch).length > 0) this.store.setState(patch);
+  }
+
+  /**
+   * Follow-ups the dependency graph implies across probe rounds: an Odoo restart (its main pid
+   * changed) ends the incidents about the old process's cron threads; PostgreSQL coming back to a
+   * threaded Odoo that lived through the outage raises the cron-threads follow-up (a restart).
+   */
+  private followOdooProcess(probes: EngineState['probes']): Incident | null {
+    const now = this.now();
+    const proc = probes.process;
+    const data = proc?.data as ProcessData | null | undefined;
+    const pid = data?.main?.pid ?? null;
+    if (pid !== null && this.odooPid !== null && pid !== this.odooPid) {
+      const startedAt = proc && data?.main ? proc.checkedAt - data.main.uptimeSeconds * 1000 : now;
+      for (const i of this.book.list()) {
+        if (i.status === 'resolved') continue;
+        const deadCron =
+          (i.origin.kind === 'engine' && i.origin.key === CRON_FOLLOW_UP_KEY) ||
+          (i.origin.kind === 'pattern' && i.origin.patternId === 'cron-thread-crashed' && i.lastSeen <= startedAt);
+        if (!deadCron) continue;
+        this.book.resolve(i.id, now);
+        this.emit({ level: 'info', event: 'incident.resolved', incident: i.id, title: i.title, by: 'odoo restarted', rootId: i.rootId });
+        this.desk.onResolved(i);
+      }
+    }
+    if (pid !== null) this.odooPid = pid;
+
+    const db = probes.database;
+    if (!db) return null;
+    const lost = db.findings.some((f) => CONNECTION_LOST.has(f.key));
+    if (lost && !this.outage) this.outage = { since: now, odooPid: this.odooPid };
+    if (lost || !this.outage || db.status === 'unknown') return null;
+    const outage = this.outage;
+    this.outage = null;
+    const mode = data?.mode ?? (this.odoo.workers > 0 ? 'prefork' : 'threaded');
+    const finding = cronFollowUp(outage, now, { mode, maxCronThreads: this.odoo.maxCronThreads, pid });
+    if (!finding) return null;
+    const incident = this.book.raise(finding, now);
+    this.dirtyIncidents = true;
+    this.emit({ level: 'warning', event: 'incident.opened', incident: incident.id, title: incident.title, severity: incident.severity, rootId: incident.rootId });
+    return incident;
   }
 
   /** An engine-made incident (e.g. "auto-heal gave up on X"), kept until dismissed or it resets. */

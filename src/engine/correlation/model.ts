@@ -2,6 +2,7 @@
 // Monit's DEPENDS ON and Alertmanager's inhibition in one small table: when PostgreSQL is down,
 // Odoo's HTTP workers, its cron and every health check fail too, and those failures are symptoms.
 import type { Incident } from '../types.js';
+import { CRON_FOLLOW_UP_KEY } from './follow-ups.js';
 
 /**
  * A part of the deployment that can fail. `disk:<mount point>` is one per file system.
@@ -83,8 +84,9 @@ const PATTERN_PARTS: Record<string, { component: Component; rank: number }> = {
   'db-too-many-connections': { component: 'postgresql', rank: 2 },
   // "Connection to the database failed" says neither why nor where: down or out of slots.
   'db-connection-failed': { component: 'postgresql', rank: 3 },
-  'cron-thread-crashed': { component: 'odoo-cron', rank: 0 },
-  'cron-exception': { component: 'odoo-cron', rank: 1 },
+  // The stderr traceback; the engine's own follow-up (engine:cron-threads-dead) ranks first.
+  'cron-thread-crashed': { component: 'odoo-cron', rank: 1 },
+  'cron-exception': { component: 'odoo-cron', rank: 2 },
 };
 
 // Any record (an unclassified one included) whose exception is a failed database connection is
@@ -140,7 +142,13 @@ function probeClass(incident: Incident): Classification | null {
   }
 }
 
+/** Incidents odoo-heal raises itself: the cron follow-up belongs to Odoo's cron. */
+function engineClass(incident: Incident): Classification | null {
+  if (incident.origin.kind !== 'engine') return null;
+  return incident.origin.key === CRON_FOLLOW_UP_KEY ? { component: 'odoo-cron', rank: 0, writes: null } : null;
+}
+
 /** The part an incident is about, or null when it stands alone (a module error, a memory warning). */
 export function classify(incident: Incident): Classification | null {
-  return probeClass(incident) ?? recordClass(incident);
+  return probeClass(incident) ?? recordClass(incident) ?? engineClass(incident);
 }

@@ -1,0 +1,82 @@
+// After PostgreSQL comes back, a threaded Odoo that lived through the outage has lost its cron
+// threads for good (odoo-facts.md; db_connection_threaded.stdout.log): the follow-up is a restart of
+// Odoo, raised as its own root once the database root is healed, and ended by the restart itself.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertEvent } from '../src/engine/alerts/types.js';
+import { cronFollowUp } from '../src/engine/correlation/follow-ups.js';
+import { Engine } from '../src/engine/engine.js';
+import type { Finding, ProbeResult } from '../src/engine/types.js';
+import { testConfig, testOdoo } from './helpers/config.js';
+
+const PATTERNS = resolve(__dirname, '..', 'patterns');
+const stderr = readFileSync(resolve(__dirname, 'fixtures', 'logs', 'db_connection_threaded.stdout.log'), 'utf8').split('\n');
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(mode: 'threaded' | 'prefork') {
+  const stateDir = mkdtempSync(join(tmpdir(), 'odoo-heal-cron-follow-'));
+  dirs.push(stateDir);
+  const config = testConfig((c) => {
+    c.paths = { stateDir, backupDir: join(stateDir, 'b'), auditLog: join(stateDir, 'audit.log') };
+  });
+  const engine = new Engine({ config, odoo: testOdoo({ workers: mode === 'prefork' ? 2 : 0, maxCronThreads: 2 }), patternsDir: PATTERNS, mode: 'console', sources: [] });
+  const alerts: AlertEvent[] = [];
+  engine.desk.alerts = { notify: (e) => alerts.push(e), close: async () => {} };
+  const at = Date.now();
+  const process = (pid: number, uptimeSeconds = 600): ProbeResult => ({
+    probe: 'process', status: 'ok', summary: '', checkedAt: Date.now(), durationMs: 1, findings: [],
+    // The two fields the engine reads from ProcessData.
+    data: { mode, main: { pid, uptimeSeconds } },
+  });
+  const down: Finding = { key: 'down', severity: 'critical', category: 'database', title: 'PostgreSQL at 127.0.0.1:55432 refuses connections (is it running?)', detail: '', hint: '' };
+  const database = (up: boolean): ProbeResult => ({ probe: 'database', status: up ? 'ok' : 'critical', summary: '', checkedAt: at, durationMs: 1, findings: up ? [] : [down], data: null });
+  return { engine, alerts, process, database };
+}
+
+const active = (e: Engine) => e.book.list().filter((i) => i.status !== 'resolved');
+
+describe('cron follow-up after a PostgreSQL outage', () => {
+  it('threaded: the dead cron threads are a symptom while PostgreSQL is down, then a restart root of their own; a restart ends them', () => {
+    const { engine, alerts, process, database } = setup('threaded');
+    engine.applyProbeResults([process(4242), database(false)]);
+    engine.ingest('stderr', stderr);
+    engine.flushNow();
+    const dbRoot = active(engine).find((i) => i.origin.kind === 'probe' && i.origin.probe === 'database')!;
+    const crashed = active(engine).find((i) => i.origin.kind === 'pattern' && i.origin.patternId === 'cron-thread-crashed')!;
+    expect(crashed.rootId).toBe(dbRoot.id);
+
+    engine.applyProbeResults([process(4242), database(true)]);
+    const followUp = active(engine).find((i) => i.origin.kind === 'engine')!;
+    expect(followUp).toMatchObject({ rootId: null, severity: 'critical', fix: { id: 'restart-service', params: { service: 'odoo' } } });
+    expect(followUp.detail).toContain('pid 4242');
+    // The stderr traceback is evidence of the same follow-up, not a second restart.
+    expect(engine.book.get(crashed.id)?.rootId).toBe(followUp.id);
+    expect(alerts.filter((a) => a.kind === 'opened').map((a) => a.incident.id)).toEqual([dbRoot.id, followUp.id]);
+    // Fixes follow the graph: asking for the traceback's plan gives the follow-up's restart.
+    expect(engine.store.getState().incidents[followUp.id]?.rootId).toBeNull();
+
+    engine.applyProbeResults([process(5151, 0), database(true)]);
+    expect(engine.book.get(followUp.id)?.status).toBe('resolved');
+    expect(engine.book.get(crashed.id)?.status).toBe('resolved');
+  });
+
+  it('prefork respawns its cron workers, and a threaded Odoo restarted during the outage has fresh threads: no follow-up', () => {
+    const prefork = setup('prefork');
+    prefork.engine.applyProbeResults([prefork.process(10), prefork.database(false)]);
+    prefork.engine.applyProbeResults([prefork.process(10), prefork.database(true)]);
+    expect(active(prefork.engine).filter((i) => i.origin.kind === 'engine')).toEqual([]);
+
+    const restarted = setup('threaded');
+    restarted.engine.applyProbeResults([restarted.process(10), restarted.database(false)]);
+    restarted.engine.applyProbeResults([restarted.process(11), restarted.database(true)]);
+    expect(active(restarted.engine).filter((i) => i.origin.kind === 'engine')).toEqual([]);
+    expect(cronFollowUp({ since: 0, odooPid: null }, 1, { mode: 'threaded', maxCronThreads: 2, pid: 5 })).toBeNull();
+    expect(cronFollowUp({ since: 0, odooPid: 5 }, 1, { mode: 'threaded', maxCronThreads: 0, pid: 5 })).toBeNull();
+  });
+});
