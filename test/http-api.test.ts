@@ -19,6 +19,8 @@ const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const TOKEN = 'tok-0123456789abcdef0123456789abcdef';
 const DB_PASSWORD = 'Sup3rSecretDbPassw0rd';
+/** With a token set, reads of /incidents and /metrics need it too (http.requireTokenForReads). */
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 let tmp: string;
 let addons: string;
@@ -76,7 +78,7 @@ interface IncidentJSON {
 }
 
 async function getIncidents(): Promise<{ format: string; incidents: IncidentJSON[] }> {
-  const res = await fetch(`${base}/incidents`);
+  const res = await fetch(`${base}/incidents`, { headers: AUTH });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   return (await res.json()) as { format: string; incidents: IncidentJSON[] };
@@ -223,7 +225,7 @@ describe('HTTP API', () => {
     // The followed log may still complete a record while the request runs: the counters served
     // must lie between the store's before and after it.
     const before = engine.store.getState().counters;
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${base}/metrics`, { headers: AUTH });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
@@ -268,7 +270,7 @@ describe('HTTP API', () => {
 
   it('serves no secret: neither the token nor the database password appear anywhere', async () => {
     for (const path of ['/health', '/metrics', '/incidents']) {
-      const text = await (await fetch(`${base}${path}`)).text();
+      const text = await (await fetch(`${base}${path}`, { headers: AUTH })).text();
       expect(text).not.toContain(TOKEN);
       expect(text).not.toContain(DB_PASSWORD);
     }

@@ -6,10 +6,16 @@
 //   POST /incidents/<id>/fix  runs the incident's fix now: bearer token from config, same
 //                             unattended policy as --auto; 200 with the attempt id and outcome
 // Binds to config.http.listen (127.0.0.1 by default). Everything served is redacted with the known
-// secrets; tokens are compared in constant time; request bodies are bounded.
+// secrets; tokens are compared in constant time; request bodies are bounded. What a web page or a
+// flood can do to it, and why each guard is there: docs/security.md#http-exposure.
+//   - Host must name this listener (its address, localhost on loopback, or http.allowedHosts): a
+//     DNS-rebinding page whose name resolves to 127.0.0.1 cannot read /incidents through a browser;
+//   - with a token, GET /incidents and /metrics need it too (http.requireTokenForReads), /health not;
+//   - at most http.maxConnections sockets, each closed after http.idleTimeoutMs without a request.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
+import { hostname } from 'node:os';
 import { getFix } from '../fixes/registry.js';
 import { listAttempts, summarize, type AttemptRecord } from '../fixes/attempts.js';
 import type { Config } from './config/types.js';
@@ -35,6 +41,8 @@ const INCIDENT_FIX_PATH = /^\/incidents\/(i-[0-9a-f]{8})\/fix$/;
 export interface HttpApi {
   port: number;
   address: string;
+  /** Sockets open right now (bounded by http.maxConnections). */
+  openConnections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -216,9 +224,45 @@ export function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.') || address === 'localhost';
 }
 
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The host part of a Host header (no port, IPv6 brackets removed, lower case), or null if malformed. */
+export function hostOf(header: string): string | null {
+  const h = header.trim().toLowerCase();
+  const m = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(h) ?? /^([^:\[\]\s/@]+)(?::\d{1,5})?$/.exec(h);
+  return m ? m[1]!.replace(/\.$/, '') : null;
+}
+
+/**
+ * Which Host header values this listener answers. A browser sends the name it resolved: a page on
+ * evil.example whose DNS answer flips to 127.0.0.1 sends `Host: evil.example`, which is refused. On
+ * a wildcard address any IP literal and this machine's name are accepted (a scraper uses either).
+ */
+export function hostAllowed(header: string | undefined, listen: string, allowed: readonly string[]): boolean {
+  if (typeof header !== 'string') return false;
+  const host = hostOf(header);
+  if (host === null) return false;
+  const listenHost = listen.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === listenHost) return true;
+  if (allowed.some((a) => a.toLowerCase().replace(/\.$/, '') === host)) return true;
+  // Only IP literals count as loopback here: 127.0.0.1.nip.io is a name an attacker controls.
+  if (isLoopback(listenHost) && (host === 'localhost' || (isIP(host) !== 0 && isLoopback(host)))) return true;
+  if (WILDCARD.has(listen)) return isIP(host) !== 0 || host === hostname().toLowerCase();
+  return false;
+}
+
 export async function startHttpApi(engine: Engine, config: Config = engine.config): Promise<HttpApi> {
   const secrets = secretsOf(config, engine.odoo);
   const token = config.http.token;
+  const readsNeedToken = token !== null && config.http.requireTokenForReads !== false;
+
+  /** Throws 401 unless the request carries the configured bearer token. */
+  const authenticate = (req: IncomingMessage): void => {
+    const presented = bearer(req);
+    if (token === null || presented === null || !tokenMatches(presented, token)) {
+      throw new HttpError(401, 'a valid bearer token is required', { 'www-authenticate': 'Bearer realm="odoo-heal"' });
+    }
+  };
 
   let healthCache: { at: number; value: Promise<HealthReport> } | null = null;
   const health = (): Promise<HealthReport> => {
@@ -292,6 +336,9 @@ export async function startHttpApi(engine: Engine, config: Config = engine.confi
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!hostAllowed(req.headers.host, config.http.listen, config.http.allowedHosts)) {
+      throw new HttpError(421, `Host ${JSON.stringify(req.headers.host ?? '')} is not this listener (${config.http.listen}); add the name to http.allowedHosts if it is yours`, { connection: 'close' });
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
@@ -301,10 +348,7 @@ export async function startHttpApi(engine: Engine, config: Config = engine.confi
       if (method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' });
       // Authenticate before reading anything the client sends.
       if (!token) throw new HttpError(403, 'action endpoints are disabled: set http.token in the config');
-      const presented = bearer(req);
-      if (presented === null || !tokenMatches(presented, token)) {
-        throw new HttpError(401, 'a valid bearer token is required', { 'www-authenticate': 'Bearer realm="odoo-heal"' });
-      }
+      authenticate(req);
       await drainBody(req);
       const { status, body } = await runFix(fixMatch[1]!, `http@${req.socket.remoteAddress ?? 'unknown'}`);
       return send(res, status, body);
@@ -326,6 +370,8 @@ export async function startHttpApi(engine: Engine, config: Config = engine.confi
     const route = routes[path];
     if (!route) throw new HttpError(404, `no such endpoint: ${path} (try /health, /metrics, /incidents)`);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'use GET', { allow: 'GET, HEAD' });
+    // /health stays open: load balancers and uptime checks rarely carry a token, and it tells little.
+    if (readsNeedToken && path !== '/health') authenticate(req);
     await drainBody(req);
     await route();
   };
@@ -346,9 +392,25 @@ export async function startHttpApi(engine: Engine, config: Config = engine.confi
       send(res, 500, { error: 'internal error (see the odoo-heal log)' });
     });
   });
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = Math.min(5000, config.http.idleTimeoutMs);
   // Fixes may take a while (a restart, a module update): do not cut the response short.
   server.timeout = 0;
+  // Beyond this, Node closes a new connection at once: a flood of half-open sockets cannot grow memory.
+  server.maxConnections = config.http.maxConnections;
+  // Node checks headersTimeout only every connectionsCheckingInterval (30 s): a socket that never
+  // sends a byte would be held that long. Each socket gets its own idle timer instead, paused while a
+  // request is being answered (a fix may run for minutes without a byte on the wire).
+  const idleMs = config.http.idleTimeoutMs;
+  server.on('connection', (socket: Socket) => {
+    socket.setTimeout(idleMs);
+    socket.on('timeout', () => socket.destroy());
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    req.socket.setTimeout(0);
+    res.once('finish', () => {
+      if (!req.socket.destroyed) req.socket.setTimeout(idleMs);
+    });
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -360,11 +422,19 @@ export async function startHttpApi(engine: Engine, config: Config = engine.confi
   const addr = server.address() as AddressInfo;
   engine.emitEvent({ level: 'info', event: 'http.listening', address: addr.address, port: addr.port });
   if (!isLoopback(addr.address)) {
-    engine.emitEvent({ level: 'warning', event: 'http.exposed', address: addr.address, detail: 'the HTTP API listens beyond loopback: firewall it; /health, /metrics and /incidents need no token' });
+    engine.emitEvent({
+      level: 'warning',
+      event: 'http.exposed',
+      address: addr.address,
+      detail: readsNeedToken
+        ? 'the HTTP API listens beyond loopback: firewall it; /health needs no token'
+        : 'the HTTP API listens beyond loopback: firewall it; /health, /metrics and /incidents need no token',
+    });
   }
   return {
     port: addr.port,
     address: addr.address,
+    openConnections: () => new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

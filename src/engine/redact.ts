@@ -19,6 +19,15 @@ export const MIN_KNOWN_SECRET_LENGTH = 6;
 // Keys whose value is a secret, in `key=value`, `key: value`, `"key": "value"` and query strings.
 const SECRET_KEYS = String.raw`(?:db_password|admin_passwd|master_password|password|passwd|pwd|secret|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token|token|signature|sig)`;
 
+// Python reprs carry secrets under longer names: `{'login': 'admin', 'password': 'hunter2'}` in a
+// logged dict, `kwargs={'new_password': ...}` in a traceback's locals, `confirm_pwd='x'` in a call.
+// A key containing one of these words (with any prefix/suffix) counts as secret there.
+const SECRET_WORDS = String.raw`(?:password|passwd|pwd|secret|api[_-]?key|token|credential)`;
+const SECRET_ANY_KEY = String.raw`(?:[A-Za-z0-9_]*${SECRET_WORDS}[A-Za-z0-9_]*)`;
+// A Python/JSON value: a quoted string (str or bytes, escapes kept together) or a bare token.
+// A value an earlier rule already replaced is left alone.
+const PY_VALUE = String.raw`(?!\[REDACTED\])(b?'(?:[^'\\\n]|\\.)*'|b?"(?:[^"\\\n]|\\.)*"|[^\s,}\])]+)`;
+
 interface Rule {
   re: RegExp;
   replace: (...groups: string[]) => string;
@@ -40,6 +49,16 @@ const RULES: Rule[] = [
       return `${a}${q}${REDACTED}${q}`;
     },
   },
+  // 'new_password': 'x' / "api_key": b"x" (Python dict reprs, also JSON with longer key names).
+  {
+    re: new RegExp(String.raw`(['"])(${SECRET_ANY_KEY})\1(\s*:\s*)${PY_VALUE}`, 'gi'),
+    replace: (_m, q = '', key = '', sep = '', v = '') => `${q}${key}${q}${sep}${quoteLike(v)}`,
+  },
+  // new_password='x' (keyword arguments in a repr or a traceback line).
+  {
+    re: new RegExp(String.raw`(\b${SECRET_ANY_KEY}[ \t]*=[ \t]*)${PY_VALUE}`, 'gi'),
+    replace: (_m, a = '', v = '') => `${a}${quoteLike(v)}`,
+  },
   // Authorization headers.
   { re: /\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{6,}/g, replace: (_m, a = '', s = '') => `${a}${s}${REDACTED}` },
   // scheme://user:password@host
@@ -50,6 +69,12 @@ const RULES: Rule[] = [
   // Mattermost / Slack style incoming webhook ids: .../hooks/<id>
   { re: /(\/hooks\/)([A-Za-z0-9_-]{6,})/g, replace: (_m, a = '') => `${a}${REDACTED}` },
 ];
+
+/** [REDACTED] in the quotes (and b prefix) the value had, so a repr stays a repr. */
+function quoteLike(value: string): string {
+  const m = /^(b?)(['"])/.exec(value);
+  return m ? `${m[1]}${m[2]}${REDACTED}${m[2]}` : REDACTED;
+}
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

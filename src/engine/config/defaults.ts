@@ -138,7 +138,7 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
     paths: derivePaths(stateDir),
     unclassified: { mode: 'warning', criticalPerMinute: 10, ignore: [] },
     patterns: { localDir: DEFAULT_LOCAL_PATTERNS_DIR },
-    http: { enabled: false, listen: '127.0.0.1', port: 9187, token: null },
+    http: { enabled: false, listen: '127.0.0.1', port: 9187, token: null, requireTokenForReads: null, allowedHosts: [], maxConnections: 64, idleTimeoutMs: 10_000 },
   };
 }
 

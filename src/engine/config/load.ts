@@ -321,6 +321,9 @@ async function checkIgnoreList(ignore: string[], file: string): Promise<void> {
 }
 
 function checkConsistency(config: Config, file: string): void {
+  if (config.http.requireTokenForReads === true && config.http.token === null) {
+    throw new ConfigError(file, 'http.requireTokenForReads', 'expected http.token to be set (reads cannot need a token that does not exist)');
+  }
   const t = config.thresholds;
   type Percent = 'diskWarnPercent' | 'diskCritPercent' | 'inodeWarnPercent' | 'inodeCritPercent' | 'dbConnWarnPercent' | 'dbConnCritPercent';
   const pairs: [Percent, Percent][] = [

@@ -189,5 +189,13 @@ export interface Config {
     listen: string;
     port: number;
     token: string | null;
+    /** GET /incidents and /metrics need the bearer token too (/health never does); null = on when a token is set. */
+    requireTokenForReads: boolean | null;
+    /** Host header values accepted besides the listen address itself (DNS-rebinding defence). */
+    allowedHosts: string[];
+    /** Open connections at most; more are closed at once (half-open socket floods). */
+    maxConnections: number;
+    /** A connection with no request in progress and no byte received for this long is closed. */
+    idleTimeoutMs: number;
   };
 }
