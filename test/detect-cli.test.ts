@@ -125,7 +125,8 @@ describe('odoo-heal patterns', () => {
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/: ok \(\d+ patterns in 8 files\)\n$/);
     const file = cli(['patterns', 'validate', join(ROOT, 'patterns', 'cron.json')]);
-    expect(file.stdout).toMatch(/cron\.json: ok \(4 patterns\)/);
+    const cronCount = (JSON.parse(readFileSync(join(ROOT, 'patterns', 'cron.json'), 'utf8')) as { patterns: unknown[] }).patterns.length;
+    expect(file.stdout).toContain(`cron.json: ok (${cronCount} patterns)`);
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, '{');
     const b = cli(['patterns', 'validate', bad]);
