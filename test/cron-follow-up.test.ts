@@ -10,6 +10,8 @@ import { cronFollowUp } from '../src/engine/correlation/follow-ups.js';
 import { Engine } from '../src/engine/engine.js';
 import type { Finding, ProbeResult } from '../src/engine/types.js';
 import { testConfig, testOdoo } from './helpers/config.js';
+import { makeFixContext } from './helpers/fix-context.js';
+import { restartService } from '../src/fixes/restart-service.js';
 
 const PATTERNS = resolve(__dirname, '..', 'patterns');
 const stderr = readFileSync(resolve(__dirname, 'fixtures', 'logs', 'db_connection_threaded.stdout.log'), 'utf8').split('\n');
@@ -78,5 +80,34 @@ describe('cron follow-up after a PostgreSQL outage', () => {
     expect(active(restarted.engine).filter((i) => i.origin.kind === 'engine')).toEqual([]);
     expect(cronFollowUp({ since: 0, odooPid: null }, 1, { mode: 'threaded', maxCronThreads: 2, pid: 5 })).toBeNull();
     expect(cronFollowUp({ since: 0, odooPid: 5 }, 1, { mode: 'threaded', maxCronThreads: 0, pid: 5 })).toBeNull();
+  });
+});
+
+describe('the follow-up restart is confirmed by the process probe, not by log text', () => {
+  const followUp = (pid: number) => {
+    const finding = cronFollowUp({ since: 0, odooPid: pid }, 1, { mode: 'threaded', maxCronThreads: 2, pid })!;
+    return {
+      id: 'i-follow', fingerprint: `engine:${finding.key}`, origin: { kind: 'engine' as const, key: finding.key }, title: finding.title,
+      severity: finding.severity, category: finding.category, hint: finding.hint, status: 'open' as const, count: 1, firstSeen: 1, lastSeen: 1,
+      sample: null, detail: finding.detail, fix: finding.fix!, resolvedAt: null, snoozedUntil: null, rootId: null,
+    };
+  };
+  const processNow = (pid: number) => async (): Promise<ProbeResult> => ({
+    probe: 'process', status: 'ok', summary: `threaded pid ${pid}`, checkedAt: Date.now(), durationMs: 1, findings: [], data: { mode: 'threaded', main: { pid } },
+  });
+
+  it('applies while the process that lived through the outage still runs, and not once it was replaced', async () => {
+    const same = makeFixContext({ roots: [], fixes: { restart: { odoo: ['/bin/true'] }, allowCommands: ['/bin/true'] }, probe: processNow(4242) });
+    const other = makeFixContext({ roots: [], fixes: { restart: { odoo: ['/bin/true'] }, allowCommands: ['/bin/true'] }, probe: processNow(5151) });
+    try {
+      const ok = await restartService.plan({ service: 'odoo' }, followUp(4242), same);
+      expect(ok.applicable).toBe(true);
+      expect(ok.preview).toContain('threaded Odoo pid 4242 that lived through the PostgreSQL outage still runs');
+      const no = await restartService.plan({ service: 'odoo' }, followUp(4242), other);
+      expect(no.applicable).toBe(false);
+    } finally {
+      same.cleanup();
+      other.cleanup();
+    }
   });
 });

@@ -5,6 +5,7 @@ import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
 import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
 import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
 import { cronOverdue } from './lib/cron-overdue.js';
+import { CRON_FOLLOW_UP_KEY } from '../engine/correlation/follow-ups.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
 export const RESTARTABLE = ['postgresql', 'odoo', 'redis', 'nginx'] as const;
@@ -63,6 +64,15 @@ export function serviceHealthy(service: Restartable, r: ProbeResult): boolean {
 async function confirmDown(service: Restartable, incident: Incident, ctx: FixContext): Promise<Confirmation> {
   const own = await originStillHolds(incident, ctx);
   if (own) return own;
+  // The engine's own follow-up (no log text): the threaded process that lived through the database
+  // outage, named by its pid from the process probe then, must still be the one running now.
+  if (service === 'odoo' && incident.origin.kind === 'engine' && incident.origin.key === CRON_FOLLOW_UP_KEY) {
+    const pid = Number(incident.fix?.params.pid);
+    return probeConfirms(ctx, 'process', (r) => {
+      const main = (r.data as { mode?: string; main?: { pid?: number } } | null)?.main;
+      return Number.isInteger(pid) && main?.pid === pid ? `threaded Odoo pid ${pid} that lived through the PostgreSQL outage still runs (its cron threads are gone)` : null;
+    });
+  }
   if (service === 'postgresql') return probeConfirms(ctx, 'database', findingWith((f) => f.key === 'down'));
   if (service === 'odoo') {
     const proc = await probeConfirms(ctx, 'process', findingWith((f) => f.key === 'down' || f.key === 'cron-workers'));

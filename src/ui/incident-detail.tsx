@@ -65,7 +65,8 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number, inc
       push(`  ${sym.severity.toUpperCase().slice(0, 4)} ${sanitizeText(sym.title)} · ${origin} · ×${sym.count}${sym.status === 'resolved' ? ' · resolved' : ''}`, {
         color: SEVERITY_COLOR[sym.severity],
       });
-      if (sym.detail) push(`       ${sanitizeText(sym.detail.split(/\r?\n/, 1)[0] ?? '')}`, { dim: true });
+      const first = sym.detail.split(/\r?\n/, 1)[0] ?? '';
+      if (first) push(`       ${sanitizeText(first.length > 200 ? `${first.slice(0, 199)}…` : first)}`, { dim: true });
     }
   }
   push('');

@@ -40,6 +40,7 @@ export function cronFollowUp(outage: Outage, endedAt: number, odoo: OdooNow): Fi
     title: 'Cron threads died while PostgreSQL was down: scheduled actions stopped',
     detail: `PostgreSQL was unreachable from ${hhmm(outage.since)} to ${hhmm(endedAt)} UTC while threaded Odoo (pid ${odoo.pid}, ${odoo.maxCronThreads} cron thread${odoo.maxCronThreads === 1 ? '' : 's'}) kept running: its cron threads die with their connection and do not come back.`,
     hint: 'Restart Odoo so that scheduled actions run again (ir_cron.lastcall advances afterwards). In prefork mode this does not happen: cron workers are respawned.',
-    fix: { id: 'restart-service', params: { service: 'odoo' }, unattended: true },
+    // The pid lets the restart confirm, at plan time, that the same process still runs.
+    fix: { id: 'restart-service', params: { service: 'odoo', pid: String(odoo.pid) }, unattended: true },
   };
 }
