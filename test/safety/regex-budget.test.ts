@@ -70,6 +70,17 @@ describe('validation refuses polynomial regexes (issue 11, item 7)', () => {
     expect(r.err).toContain('can backtrack polynomially');
   });
 
+  it('the stacked local pattern directory (config patterns.localDir) is validated the same way', async () => {
+    const yaml = join(tmp, 'config.yaml');
+    const conf = join(tmp, 'odoo.conf');
+    writeFileSync(yaml, `services: []\nendpoints: []\npatterns:\n  localDir: ${localDir}\npaths:\n  stateDir: ${join(tmp, 'state')}\n`);
+    writeFileSync(conf, `[options]\nlogfile = ${log}\n`);
+    const r = await cli(['--config', yaml, '--odoo-config', conf, 'detect', log]);
+    expect(r.killed).toBe(false);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${evilFile}: patterns[0] (id "slow-one").match.message: regular expression refused: can backtrack polynomially`);
+  });
+
   it.each([
     [EVIL_REGEX, 9],
     ['foo.*bar.*baz', 3],
