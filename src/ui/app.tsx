@@ -320,13 +320,13 @@ function Console() {
           <Box width={1} />
           {top.columns === 4 ? (
             <>
-              <MemoryPane width={top.memory} height={top.height} />
+              <MemoryPane width={top.memory} height={top.height} chart={top.charts} />
               <Box width={1} />
               <DiskPane width={top.disk} height={top.height} />
             </>
           ) : (
             <Box flexDirection="column" width={top.memory}>
-              <MemoryPane width={top.memory} height={top.memoryHeight} />
+              <MemoryPane width={top.memory} height={top.memoryHeight} chart={top.charts} />
               <DiskPane width={top.disk} height={top.height - top.memoryHeight} />
             </Box>
           )}

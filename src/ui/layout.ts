@@ -1,7 +1,16 @@
 // Where each pane goes for a terminal size. Pure, so the 80x24 budget is easy to check.
+//
+// Space by importance: what the admin acts on (the incident queue) and reads (the log) gets the
+// rows; the probe panes at the top get what their lines need (the process table: title, header,
+// master, a few workers, the limits line) and the memory history stays a title sparkline. Only a
+// tall terminal (TALL_ROWS and more) spares rows for a line chart.
 
 export const MIN_COLUMNS = 80;
 export const MIN_ROWS = 24;
+/** From this many rows the top panes grow and the memory pane draws its line chart. */
+export const TALL_ROWS = 50;
+/** Top panes without charts: title, table header, master + 4 workers, limits line. */
+const COMPACT_TOP_ROWS = 8;
 
 export interface Layout {
   /** The root box: one row shorter than the terminal (Ink 6 repaints everything, scrollback
@@ -20,6 +29,8 @@ export interface Layout {
     disk: number;
     /** In the three-column layout: rows of the memory pane; disk gets the rest. */
     memoryHeight: number;
+    /** Whether the memory pane may draw its history as a line chart (tall terminals only). */
+    charts: boolean;
   };
   queueHeight: number;
   logHeight: number;
@@ -36,9 +47,10 @@ export function computeLayout(columns: number, rows: number): Layout {
   const height = rows - 1;
   // header 1, status line 1, footer 1
   const bodyHeight = height - 3;
-  const topHeight = clamp(Math.floor(bodyHeight * 0.35), 7, 16);
+  const tall = rows >= TALL_ROWS;
+  const topHeight = tall ? clamp(Math.floor(bodyHeight * 0.25), COMPACT_TOP_ROWS, 14) : clamp(bodyHeight - 13, 7, COMPACT_TOP_ROWS);
   const rest = bodyHeight - topHeight;
-  const queueHeight = clamp(Math.floor(rest * 0.45), 6, 16);
+  const queueHeight = clamp(Math.floor(rest * 0.45), 6, 20);
   const logHeight = rest - queueHeight;
 
   const four = columns >= 120;
@@ -64,7 +76,7 @@ export function computeLayout(columns: number, rows: number): Layout {
     width,
     height,
     bodyHeight,
-    top: { height: topHeight, columns: four ? 4 : 3, process, database, memory, disk, memoryHeight },
+    top: { height: topHeight, columns: four ? 4 : 3, process, database, memory, disk, memoryHeight, charts: tall },
     queueHeight,
     logHeight,
   };

@@ -1,5 +1,6 @@
 // Memory: RAM and swap bars, Odoo's total RSS against its limits, and the memory history as a
-// sparkline (one row) or an asciichart line chart when the pane has rows to spare.
+// sparkline in the title, plus an asciichart line chart when the layout allows charts (a tall
+// terminal) and the pane has rows to spare.
 import { Text } from 'ink';
 import { memo } from 'react';
 import { lineChart, sparkline } from './charts.js';
@@ -12,7 +13,7 @@ import { memoryView } from './view-models.js';
 
 const LABEL = 5; // "ram  ", "swap ", "odoo "
 
-export const MemoryPane = memo(function MemoryPane({ width, height }: { width: number; height: number }) {
+export const MemoryPane = memo(function MemoryPane({ width, height, chart: chartAllowed = true }: { width: number; height: number; chart?: boolean }) {
   const theme = useTheme();
   const result = useEngine((s) => s.probes.memory);
   const history = useEngine((s) => s.history.memUsedPercent);
@@ -56,7 +57,7 @@ export const MemoryPane = memo(function MemoryPane({ width, height }: { width: n
   }
   const chartHeight = height - 1 - rows.length;
   const chart =
-    chartHeight >= 4
+    chartAllowed && chartHeight >= 4
       ? lineChart(history, { width, height: chartHeight, range: { min: 0, max: 100 }, format: (v) => `${v.toFixed(0)}%` })
       : [];
   return (

@@ -325,4 +325,13 @@ describe('memory chart on a large terminal', () => {
     expect(m.frame()).toMatch(/100%┼/);
     expect(m.frame()).toMatch(/0%┤/);
   });
+
+  it('keeps to the title sparkline below a tall terminal, where the rows go to incidents and the log', async () => {
+    const store = newStore();
+    healthyState(store);
+    store.setState((s) => ({ probes: { ...s.probes, memory: probe('memory', 'ok', '', memoryData(60)) } }));
+    const m = await open(store, intentsDouble(), { columns: 160, rows: 40 });
+    expect(m.frame()).toMatch(/Memory/);
+    expect(m.frame()).not.toMatch(/100%┼/);
+  });
 });

@@ -102,6 +102,24 @@ describe('keymap', () => {
 });
 
 describe('layout', () => {
+  it('gives the rows to the incidents and the log; charts only on a tall terminal (issue 12 §7)', () => {
+    const at = (c: number, r: number) => computeLayout(c, r);
+    // 120x40 used to spend 12 rows on the top panes (an 11-row memory chart of a flat line) and 10 on incidents.
+    expect(at(120, 40).top.height).toBe(8);
+    expect(at(120, 40).queueHeight).toBeGreaterThanOrEqual(12);
+    expect(at(120, 40).logHeight).toBeGreaterThanOrEqual(15);
+    expect(at(120, 40).top.charts).toBe(false);
+    expect(at(80, 24)).toMatchObject({ top: { height: 7, charts: false }, queueHeight: 6, logHeight: 7 });
+    const tall = at(200, 60);
+    expect(tall.top.charts).toBe(true);
+    expect(tall.top.height).toBeLessThanOrEqual(14);
+    expect(tall.queueHeight + tall.logHeight).toBeGreaterThanOrEqual(3 * tall.top.height);
+    for (const r of [24, 30, 40, 49, 50, 60, 90]) {
+      const l = at(120, r);
+      expect(l.queueHeight + l.logHeight, `${r} rows`).toBeGreaterThan(l.top.height);
+    }
+  });
+
   it('keeps the root one row shorter than the terminal and adds up', () => {
     for (const [c, r] of [[80, 24], [120, 40], [160, 50], [300, 90]] as const) {
       const l = computeLayout(c, r);
