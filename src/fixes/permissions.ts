@@ -12,6 +12,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import type { Incident } from '../engine/types.js';
 import { incidentParam } from './fix-util.js';
 import { isInside, openConfined } from './lib/confine.js';
+import { writeTestAs } from './lib/write-test.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, PlanAction, Verification } from './types.js';
 
 export interface PermissionsParams {
@@ -356,18 +357,12 @@ export const permissions: Fix<PermissionsParams, PermissionsData> = {
       }
     }
     if (problems.length) return { ok: false, detail: `not as planned: ${problems.slice(0, 5).join('; ')}` };
-    // A real write test as Odoo's user, when runuser is allowed: `test -w` asks the kernel itself.
-    const name = plan.data.user.name;
-    if (name && ctx.config.fixes.allowCommands.includes('runuser')) {
-      const p = plan.data.existing;
-      const dir = (await fsp.lstat(p)).isDirectory();
-      const argv = ['runuser', '-u', name, '--', 'test', '-w', p, ...(dir ? ['-a', '-x', p] : [])];
-      const r = await ctx.runner.run(argv, { timeoutMs: 10_000 });
-      applied.commands.push(r);
-      if (r.exitCode !== 0) return { ok: false, detail: `${name} still cannot write ${p} (test -w exit ${r.exitCode})` };
-      return { ok: true, detail: `${plan.data.changes.length} path(s) repaired; ${name} can write ${p}` };
-    }
-    return { ok: true, detail: `${plan.data.changes.length} path(s) repaired (owner and modes re-checked)` };
+    // Odoo agrees only if Odoo's user can really write there now: a write (then removal) as that user.
+    const p = plan.data.existing;
+    const test = await writeTestAs(plan.data.user, p, (await fsp.lstat(p)).isDirectory());
+    if (test.ok === false) return { ok: false, detail: test.detail };
+    if (test.ok === true) return { ok: true, detail: `${plan.data.changes.length} path(s) repaired; ${test.detail}` };
+    return { ok: true, detail: `${plan.data.changes.length} path(s) repaired (owner and modes re-checked; ${test.detail})` };
   },
 
   async rollback(_plan, applied, ctx): Promise<void> {
