@@ -141,7 +141,14 @@ async function withAppendLock<T>(logPath: string, fn: () => Promise<T>): Promise
   for (;;) {
     try {
       const fh = await fsp.open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await fh.writeFile(String(process.pid));
+      try {
+        await fh.writeFile(String(process.pid));
+      } catch (err) {
+        // A full disk: an empty lock file would block every later append for LOCK_WAIT_MS.
+        await fh.close().catch(() => undefined);
+        await fsp.unlink(lockPath).catch(() => undefined);
+        throw err;
+      }
       await fh.close();
       break;
     } catch (err) {
@@ -210,9 +217,17 @@ export async function appendAudit(logPath: string, input: AuditInput, now: () =>
       };
       const entry: AuditEntry = { ...body, hash: entryHash(body) };
       const line = JSON.stringify(entry);
-      await fh.write(`${line}\n`);
-      await fh.sync();
-      await writeJsonDurable(headPath(logPath), { seq, hash: entry.hash, lineHash: sha256(line) } satisfies AuditHead, { mode: 0o600 });
+      const sizeBefore = (await fh.stat()).size;
+      try {
+        await fh.write(`${line}\n`);
+        await fh.sync();
+        await writeJsonDurable(headPath(logPath), { seq, hash: entry.hash, lineHash: sha256(line) } satisfies AuditHead, { mode: 0o600 });
+      } catch (err) {
+        // A full disk may have taken half the line: cut back to the last whole entry so the chain
+        // stays verifiable, and let the caller decide (retry after freeing space, or report).
+        await fh.truncate(sizeBefore).catch(() => undefined);
+        throw err;
+      }
       return entry;
     } finally {
       await fh.close();

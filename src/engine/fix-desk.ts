@@ -12,6 +12,7 @@ import { currentWho } from './audit.js';
 import type { AttemptSummary, Incident } from './types.js';
 import type { Engine } from './engine.js';
 import { pushBounded } from './store.js';
+import { ensureReserve } from './space-reserve.js';
 
 const ATTEMPTS_SHOWN = 50;
 
@@ -63,6 +64,8 @@ export class FixDesk {
 
   async load(): Promise<void> {
     const { config } = this.engine;
+    // Room for the lock and the records of a fix should the disk fill up (src/engine/space-reserve.ts).
+    if (this.unattended) await ensureReserve(config.paths.stateDir);
     try {
       const { escalation, warning } = await loadEscalation(config.paths.stateDir, config.escalation);
       this.escalation = escalation;

@@ -8,6 +8,7 @@ import { constants, promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ensureDir, fsyncDir } from './durable.js';
+import { ensureReserve, isNoSpace, writeState } from './space-reserve.js';
 
 export const LOCK_FILE = 'odoo-heal.lock';
 
@@ -99,12 +100,22 @@ export async function acquireLock(stateDir: string): Promise<Lock> {
     argv: process.argv.slice(1),
   };
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+  const writeTmp = async (): Promise<void> => {
+    const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+    try {
+      await fh.writeFile(`${JSON.stringify(info)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  };
   try {
-    await fh.writeFile(`${JSON.stringify(info)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    // On a full disk the space reserve is given up so that the fix that frees space can still run.
+    await writeState(stateDir, writeTmp);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    if (isNoSpace(err)) throw new Error(`cannot take the lock in ${stateDir}: no space left on the device (${(err as NodeJS.ErrnoException).code})`);
+    throw err;
   }
   let tookOver: Lock['tookOver'] = null;
   try {
@@ -145,6 +156,7 @@ export async function acquireLock(stateDir: string): Promise<Lock> {
     await fsp.unlink(tmp).catch(() => undefined);
   }
 
+  await ensureReserve(stateDir);
   let released = false;
   const releaseSync = (): void => {
     // Last-chance cleanup on exit; a crash leaves a lock that the next run detects as stale.

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { appendAudit, type AuditCommand } from '../engine/audit.js';
 import type { Config, OdooConf } from '../engine/config/types.js';
 import { ensureDir, writeJsonDurable } from '../engine/durable.js';
+import { ensureReserve, isNoSpace, writeState } from '../engine/space-reserve.js';
 import { UsageError, errorMessage } from '../engine/errors.js';
 import type { AttemptOutcome, AttemptSummary, Incident, ProbeName, ProbeResult } from '../engine/types.js';
 import { createConfiner } from './lib/confine.js';
@@ -38,6 +39,8 @@ export interface AttemptRecord extends AttemptSummary {
   verification: Verification | null;
   rollback: { at: number; ok: boolean; automatic: boolean; who: string; detail: string } | null;
   error: string | null;
+  /** Set when the outcome could not be written to the state dir or the audit log (a full disk). */
+  unsaved?: string;
 }
 
 export const ATTEMPT_ID_RE = /^a-\d{8}-\d{6}-[0-9a-f]{4}$/;
@@ -65,6 +68,10 @@ export function attemptsDir(stateDir: string): string {
 
 function attemptPath(stateDir: string, id: string): string {
   return join(attemptsDir(stateDir), `${id}.json`);
+}
+
+function noSpaceText(err: unknown): string {
+  return isNoSpace(err) ? `no space left on the device (${(err as NodeJS.ErrnoException).code})` : errorMessage(err);
 }
 
 async function saveAttempt(stateDir: string, rec: AttemptRecord): Promise<void> {
@@ -226,19 +233,27 @@ export async function runAttempt(fix: Fix, incident: Incident, deps: AttemptDeps
     rec.message = message;
     rec.finishedAt = now();
     if (!rec.dryRun) {
-      await saveAttempt(config.paths.stateDir, rec);
-      if (audit) {
-        await appendAudit(auditLog, {
-          who: opts.who,
-          action: outcome,
-          incidentId: incident.id,
-          fixId: fix.id,
-          attemptId: id,
-          summary: rec.plan?.summary ?? fix.title,
-          result: message,
-          durationMs: rec.finishedAt - startedAt,
-          commands: auditCommands(rec.applied),
-        });
+      try {
+        await writeState(config.paths.stateDir, () => saveAttempt(config.paths.stateDir, rec));
+        if (audit) {
+          await writeState(config.paths.stateDir, () =>
+            appendAudit(auditLog, {
+              who: opts.who,
+              action: outcome,
+              incidentId: incident.id,
+              fixId: fix.id,
+              attemptId: id,
+              summary: rec.plan?.summary ?? fix.title,
+              result: message,
+              durationMs: (rec.finishedAt ?? now()) - startedAt,
+              commands: auditCommands(rec.applied),
+            }),
+          );
+        }
+      } catch (err) {
+        // Said on the one result line, and the exit code is non-zero (outcomeExit): never silent.
+        rec.unsaved = noSpaceText(err);
+        rec.message = `${message}; NOT RECORDED in ${config.paths.stateDir} / the audit log: ${rec.unsaved}`;
       }
     }
     return rec;
@@ -266,13 +281,26 @@ export async function runAttempt(fix: Fix, incident: Incident, deps: AttemptDeps
   rec.plan = plan;
   if (opts.dryRun) return finish('planned', `dry run: ${plan.summary}`, false);
   if (!plan.applicable) {
-    await appendAudit(auditLog, { who: opts.who, action: 'guidance', incidentId: incident.id, fixId: fix.id, attemptId: id, summary: plan.summary, preview: plan.preview, result: 'guidance only: nothing to apply' });
+    const guidance = { who: opts.who, action: 'guidance', incidentId: incident.id, fixId: fix.id, attemptId: id, summary: plan.summary, preview: plan.preview, result: 'guidance only: nothing to apply' } as const;
+    await writeState(config.paths.stateDir, () => appendAudit(auditLog, guidance)).catch(() => undefined);
     return finish('planned', 'guidance only: nothing to apply', false);
   }
 
-  await appendAudit(auditLog, { who: opts.who, action: 'planned', incidentId: incident.id, fixId: fix.id, attemptId: id, summary: plan.summary, preview: plan.preview, result: 'about to apply' });
-  // Persist before touching anything: a crash mid-apply leaves a 'running' record plus the manifest.
-  await saveAttempt(config.paths.stateDir, rec);
+  await ensureReserve(config.paths.stateDir);
+  const planned = { who: opts.who, action: 'planned', incidentId: incident.id, fixId: fix.id, attemptId: id, summary: plan.summary, preview: plan.preview, result: 'about to apply' } as const;
+  let plannedLate = false;
+  try {
+    await writeState(config.paths.stateDir, () => appendAudit(auditLog, planned));
+    // Persist before touching anything: a crash mid-apply leaves a 'running' record plus the manifest.
+    await writeState(config.paths.stateDir, () => saveAttempt(config.paths.stateDir, rec));
+  } catch (err) {
+    if (!(fix.freesSpace && isNoSpace(err))) {
+      rec.error = noSpaceText(err);
+      return finish('refused', `cannot record the attempt before applying: ${rec.error}; nothing was changed`, false);
+    }
+    // The disk is full and this fix is what frees it: run, and write the audit once there is room.
+    plannedLate = true;
+  }
 
   // apply
   ctx.progress('apply');
@@ -287,7 +315,11 @@ export async function runAttempt(fix: Fix, incident: Incident, deps: AttemptDeps
   }
   rec.applied = applied;
   for (const b of applied.backups) rec.postFix[b.path] = await sha256File(b.path);
-  await saveAttempt(config.paths.stateDir, rec);
+  if (plannedLate) {
+    const late = { ...planned, result: 'applied before this entry could be written: the disk was full' };
+    await writeState(config.paths.stateDir, () => appendAudit(auditLog, late)).catch(() => undefined);
+  }
+  await writeState(config.paths.stateDir, () => saveAttempt(config.paths.stateDir, rec)).catch(() => undefined);
 
   // verify
   ctx.progress('verify');
@@ -368,12 +400,16 @@ export async function rollbackAttempt(id: string, opts: RollbackOptions): Promis
     rec.message = `rolled back by ${opts.who}: ${detail}`;
     result = { record: rec, restored, notes };
   } catch (err) {
-    rec.rollback = { at: now(), ok: false, automatic: false, who: opts.who, detail: errorMessage(err) };
-    await saveAttempt(config.paths.stateDir, rec);
-    await appendAudit(config.paths.auditLog, { who: opts.who, action: 'rollback', incidentId: rec.incidentId, fixId: rec.fixId, attemptId: rec.id, summary: `rollback of ${rec.id}`, result: `FAILED: ${errorMessage(err)}`, durationMs: now() - started });
-    throw err;
+    const detail = noSpaceText(err);
+    rec.rollback = { at: now(), ok: false, automatic: false, who: opts.who, detail };
+    // Best effort: on a full disk these may fail too; the error below is what the caller must see.
+    await writeState(config.paths.stateDir, () => saveAttempt(config.paths.stateDir, rec)).catch(() => undefined);
+    await writeState(config.paths.stateDir, () =>
+      appendAudit(config.paths.auditLog, { who: opts.who, action: 'rollback', incidentId: rec.incidentId, fixId: rec.fixId, attemptId: rec.id, summary: `rollback of ${rec.id}`, result: `FAILED: ${detail}`, durationMs: now() - started }),
+    ).catch(() => undefined);
+    throw new Error(`rollback of ${rec.id} FAILED: ${detail}`);
   }
-  await saveAttempt(config.paths.stateDir, rec);
-  await appendAudit(config.paths.auditLog, { who: opts.who, action: 'rollback', incidentId: rec.incidentId, fixId: rec.fixId, attemptId: rec.id, summary: `rollback of ${rec.id}${opts.force ? ' (forced)' : ''}`, result: rec.message, durationMs: now() - started });
+  await writeState(config.paths.stateDir, () => saveAttempt(config.paths.stateDir, rec));
+  await writeState(config.paths.stateDir, () => appendAudit(config.paths.auditLog, { who: opts.who, action: 'rollback', incidentId: rec.incidentId, fixId: rec.fixId, attemptId: rec.id, summary: `rollback of ${rec.id}${opts.force ? ' (forced)' : ''}`, result: rec.message, durationMs: now() - started }));
   return result;
 }

@@ -176,6 +176,7 @@ async function samePlannedFile(viaFd: string, f: SessionFile, cutoffMs: number):
 export const sessionCleanup: Fix<SessionCleanupParams, SessionCleanupData> = {
   id: 'session-cleanup',
   title: 'Remove expired Odoo session files',
+  freesSpace: true,
 
   detect(_incident: Incident, ctx: FixContext): DetectResult<SessionCleanupParams> {
     if (!ctx.odoo.dataDir) return { ok: false, reason: 'data_dir is unknown (odoo.conf); cannot locate the sessions directory' };

@@ -121,6 +121,11 @@ export type DetectResult<P> = { ok: true; params: P } | { ok: false; reason: str
 export interface Fix<P = unknown, D = unknown> {
   id: string;
   title: string;
+  /**
+   * The fix frees disk space (session cleanup): it must still run when the state dir is full, so its
+   * 'planned' audit entry is written after apply when it cannot be written before.
+   */
+  freesSpace?: boolean;
   /** Reads what the fix needs from the incident (pattern captures, probe key) or says why not. */
   detect(incident: Incident, ctx: FixContext): DetectResult<P>;
   /** No side effects. */

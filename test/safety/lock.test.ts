@@ -11,7 +11,7 @@ describe('host lock', () => {
   let tree: TranspiledTree;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'odoo-heal-lock-'));
-    tree = transpileModules(['src/engine/durable.ts', 'src/engine/lock.ts']);
+    tree = transpileModules(['src/engine/durable.ts', 'src/engine/space-reserve.ts', 'src/engine/lock.ts']);
   });
   afterAll(() => {
     tree.cleanup();

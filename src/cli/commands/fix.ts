@@ -13,6 +13,7 @@ import { Matcher } from '../../engine/patterns/matcher.js';
 import { probeNamed, runProbes } from '../../engine/probes/run.js';
 import type { Incident, ProbeName, ProbeResult } from '../../engine/types.js';
 import { runAttempt, type AttemptDeps, type AttemptRecord } from '../../fixes/attempts.js';
+import { ensureReserve } from '../../engine/space-reserve.js';
 import { getFix } from '../../fixes/registry.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
@@ -60,6 +61,7 @@ function probeRunner(config: Config, odoo: OdooConf): (name: ProbeName) => Promi
 }
 
 function outcomeExit(rec: AttemptRecord): number {
+  if (rec.unsaved) return 2; // the outcome is not in the history nor the audit log (a full disk)
   if (rec.outcome === 'verified' || rec.outcome === 'planned') return 0;
   if (rec.outcome === 'refused') return 1;
   return 2;
@@ -99,6 +101,9 @@ export async function run(globals: GlobalOptions, ref: string | undefined, opts:
   const fix = incident.fix ? getFix(incident.fix.id) : undefined;
   if (!fix) throw new UsageError(`incident ${incident.id} (${incident.title}) has no automatic fix; hint: ${incident.hint}`);
 
+  // Room kept in the state dir for the lock, the attempt record and the audit entry, so a fix can
+  // still be recorded if the disk fills up (or is full when the space-freeing fix runs).
+  if (!opts.dryRun) await ensureReserve(config.paths.stateDir);
   const deps: AttemptDeps = {
     config,
     odoo,

@@ -105,6 +105,17 @@ async function openRegular(path: string): Promise<fsp.FileHandle> {
   return fh;
 }
 
+/** One line for a failed backup; a full disk says so plainly (the fix did not touch the file). */
+function backupError(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const e = new Error(`no space left to back up ${path} (${code}); the file was not changed`) as NodeJS.ErrnoException;
+    e.code = code;
+    return e;
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export function createSafeWriter(opts: SafeWriterOptions): SafeWriter {
   const dir = join(opts.backupDir, opts.attemptId);
   let manifest: BackupManifest | null = null;
@@ -138,25 +149,31 @@ export function createSafeWriter(opts: SafeWriterOptions): SafeWriter {
       const m = await loadManifest();
       const copy = join(dir, `${String(m.entries.length + 1).padStart(3, '0')}-${basename(path)}`);
       const tmp = `${copy}.partial-${process.pid}`;
-      const dst = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
       const hash = createHash('sha256');
       let size = 0;
       try {
-        const buf = Buffer.alloc(CHUNK);
-        for (;;) {
-          const { bytesRead } = await src.read(buf, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          const chunk = buf.subarray(0, bytesRead);
-          hash.update(chunk);
-          await dst.write(chunk);
-          size += bytesRead;
+        const dst = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+        try {
+          const buf = Buffer.alloc(CHUNK);
+          for (;;) {
+            const { bytesRead } = await src.read(buf, 0, CHUNK, null);
+            if (bytesRead === 0) break;
+            const chunk = buf.subarray(0, bytesRead);
+            hash.update(chunk);
+            await dst.write(chunk);
+            size += bytesRead;
+          }
+          await dst.sync();
+        } finally {
+          await dst.close();
         }
-        await dst.sync();
-      } finally {
-        await dst.close();
+        await fsp.rename(tmp, copy);
+        await fsyncDir(dir);
+      } catch (err) {
+        // A full disk (ENOSPC) must not leave a truncated copy that looks like a backup.
+        await fsp.rm(tmp, { force: true }).catch(() => undefined);
+        throw backupError(path, err);
       }
-      await fsp.rename(tmp, copy);
-      await fsyncDir(dir);
       const entry: BackupEntry = {
         path,
         copy,
@@ -171,7 +188,14 @@ export function createSafeWriter(opts: SafeWriterOptions): SafeWriter {
         attemptId: opts.attemptId,
       };
       m.entries.push(entry);
-      await writeJsonDurable(manifestPath(opts.backupDir, opts.attemptId), m, { mode: 0o600 });
+      try {
+        await writeJsonDurable(manifestPath(opts.backupDir, opts.attemptId), m, { mode: 0o600 });
+      } catch (err) {
+        // Not in the manifest, so not a backup: remove the copy rather than leave an orphan.
+        m.entries.pop();
+        await fsp.rm(copy, { force: true }).catch(() => undefined);
+        throw backupError(path, err);
+      }
       return entry;
     } finally {
       await src.close();
