@@ -1,6 +1,7 @@
 // Renders a Report (see report.ts) as versioned JSON (`odoo-heal/report@1`, docs/json-format.md) or
 // as Markdown (also the default human output of `odoo-heal report`), and shapes incidents for the
 // HTTP `/incidents` endpoint (`odoo-heal/incidents@1`).
+import { statedLevel } from './logs/record-level.js';
 import type { Effectiveness, Report, ReportAttempt, ReportIncident } from './report.js';
 import { safeJsonStringify, sanitizeBlock } from './text/terminal-safe.js';
 import type { Incident } from './types.js';
@@ -164,7 +165,7 @@ export function incidentJSON(i: Incident): Record<string, unknown> {
     fix: i.fix,
     rootId: i.rootId,
     sample: s
-      ? { source: s.source, line: s.line, kind: s.kind, level: s.kind === 'odoo' ? s.level : null, text: s.lines[0] ?? '', exception: s.exception }
+      ? { source: s.source, line: s.line, kind: s.kind, level: statedLevel(s), text: s.lines[0] ?? '', exception: s.exception }
       : null,
   };
 }

@@ -48,9 +48,30 @@ export interface RawRecord extends RecordBase {
   /** Epoch ms when a journald/docker prefix carried a timestamp, else null. */
   time: number | null;
   message: string;
+  /** Set when the text itself says how bad it is: a traceback or an error dialog's text pasted
+   * without any header is an ERROR. Absent for other raw text. */
+  level?: Level;
 }
 
-export type LogRecord = OdooRecord | RawRecord;
+/** A message of PostgreSQL's server log (stderr format with a `log_line_prefix`, or csvlog). */
+export interface PostgresRecord extends RecordBase {
+  kind: 'postgres';
+  /** Epoch ms, or null when the prefix has no stamp. */
+  time: number | null;
+  pid: number | null;
+  /** PostgreSQL's severity word: LOG, WARNING, ERROR, FATAL, PANIC... */
+  severity: string;
+  /** The severity on Odoo's scale (FATAL ends one session: ERROR; PANIC: CRITICAL). */
+  level: Level;
+  user: string | null;
+  db: string | null;
+  /** SQLSTATE, when the format carries it (csvlog). */
+  sqlstate: string | null;
+  /** The first line of the message, after `SEVERITY:  `. */
+  message: string;
+}
+
+export type LogRecord = OdooRecord | RawRecord | PostgresRecord;
 
 /** Turns lines (in order, from one source) into records. One instance per source. */
 export interface RecordAssembler {
@@ -101,8 +122,9 @@ export interface Pattern {
     levels?: Level[];
     /** Regex on the logger name; raw records have none and never match a logger filter. */
     logger?: string;
-    /** Restrict to Odoo-format records or raw (stderr) records. Default: any. */
-    kind?: 'odoo' | 'raw' | 'any';
+    /** Restrict to Odoo-format records or raw (stderr) records. Default: any (Odoo or raw).
+     * `postgres`: PostgreSQL server log records, which only such patterns match. */
+    kind?: 'odoo' | 'raw' | 'any' | 'postgres';
   };
   /** Capture names that identify one incident (e.g. file path, module, db). Empty: one incident per pattern. */
   fingerprint: string[];

@@ -275,8 +275,8 @@ export function symptomsOf(incidents: Record<string, Incident>, rootId: string):
 
 /** Raw (stderr) records have no level: a traceback counts as ERROR, anything else as INFO. */
 export function recordLevel(record: LogRecord): Level {
-  if (record.kind === 'odoo') return record.level;
-  return record.exception ? 'ERROR' : 'INFO';
+  if (record.kind !== 'raw') return record.level;
+  return record.level ?? (record.exception ? 'ERROR' : 'INFO');
 }
 
 export function nextLevel(level: Level): Level {
@@ -315,6 +315,11 @@ function headline(record: LogRecord, columns: number): string {
   if (record.kind === 'odoo') {
     const db = record.db ? `${record.db} ` : '';
     return `${clockUtc(record.time)} ${record.level.padEnd(7)} ${db}${record.logger}: ${message}`;
+  }
+  if (record.kind === 'postgres') {
+    const time = record.time === null ? '' : `${clockUtc(record.time)} `;
+    const db = record.db ? `${record.db} ` : '';
+    return `${time}${record.severity.padEnd(7)} ${db}postgresql: ${message}`;
   }
   const time = record.time === null ? '' : `${clockUtc(record.time)} `;
   return `${time}${message}`;

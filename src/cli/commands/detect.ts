@@ -8,6 +8,7 @@ import { UsageError } from '../../engine/errors.js';
 import { incidentRate, worstSeverity } from '../../engine/incidents.js';
 import { DEFAULT_LOCAL_PATTERNS_DIR } from '../../engine/config/defaults.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
+import { statedLevel } from '../../engine/logs/record-level.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { scanSources, type ScanResult } from '../../engine/patterns/scan.js';
 import { PARALLEL_MIN_BYTES } from '../../engine/patterns/scan-parallel-limits.js';
@@ -105,7 +106,7 @@ export function incidentJSON(i: Incident): Record<string, unknown> {
           source: s.source,
           line: s.line,
           kind: s.kind,
-          level: s.kind === 'odoo' ? s.level : null,
+          level: statedLevel(s),
           text: s.lines[0] ?? '',
           exception: s.exception,
         }
@@ -168,7 +169,7 @@ export function formatDetect(result: ScanResult, sanitizeText: (text: string) =>
       }
       if (i.sample) {
         const s = i.sample;
-        const text = s.exception ?? (s.kind === 'odoo' ? s.message : s.lines[0] ?? '');
+        const text = s.exception ?? (s.kind === 'raw' ? s.lines[0] ?? '' : s.message);
         out.push(`  seen: ${sanitizeText(s.source)}:${s.line}  ${sanitizeText(text).slice(0, 200)}`);
       }
     }

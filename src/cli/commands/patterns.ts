@@ -7,7 +7,8 @@ import { defaultPatternsDir, loadPatternFile, loadPatternLayers, loadPatterns, p
 import { configIfAny } from '../optional-config.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { readRecordBatches } from '../../engine/logs/read-records.js';
-import type { PatternMatch } from '../../engine/types.js';
+import { statedLevel } from '../../engine/logs/record-level.js';
+import type { LogRecord, PatternMatch } from '../../engine/types.js';
 import { sanitizeText } from '../../ui/sanitize.js';
 import type { GlobalOptions } from '../main.js';
 import { renderTable } from '../table.js';
@@ -84,7 +85,7 @@ export async function validate(globals: GlobalOptions, file?: string): Promise<n
 
 interface TestRow {
   line: number;
-  kind: 'odoo' | 'raw';
+  kind: LogRecord['kind'];
   level: string | null;
   patternId: string | null;
   /** Patterns that also matched but lost on priority. */
@@ -105,7 +106,7 @@ export async function test(globals: GlobalOptions, log: string, opts: { json?: b
       records++;
       const all: PatternMatch[] = matcher.matchAll(r);
       const winner = all[0];
-      const level = r.kind === 'odoo' ? r.level : null;
+      const level = statedLevel(r);
       if (!winner && !(level === 'ERROR' || level === 'CRITICAL')) continue;
       rows.push({
         line: r.line,

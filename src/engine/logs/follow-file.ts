@@ -6,12 +6,13 @@
 // the new one from 0); a smaller size or different first bytes is a truncation (copytruncate may regrow
 // the file past our offset before we look). A 1 s stat poll covers lost or coalesced events.
 
-import { stat, open, type FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { UsageError, errorMessage } from '../errors.js';
 import { LineSplitter } from './line-splitter.js';
+import { openRegular } from './open-log.js';
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary shared by every source (file and command followers, sources.ts)
@@ -279,7 +280,7 @@ export class FileFollower {
   private async openFile(): Promise<boolean> {
     let fh: FileHandle;
     try {
-      fh = await open(this.absPath, 'r');
+      ({ fh } = await openRegular(this.absPath));
     } catch (err) {
       const code = errCode(err);
       if (code === 'ENOENT') {

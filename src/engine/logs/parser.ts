@@ -1,9 +1,13 @@
-// Turns the lines of one log source into records: Odoo's own format, Odoo records wrapped in a
-// journald/docker prefix, and raw stderr text (grouped so a traceback stays with its first line).
+// Turns the lines of one log source into records: Odoo's own format, PostgreSQL's server log, and
+// raw stderr text (grouped so a traceback stays with its first line), in any collector's wrapper
+// (shapes/unwrap.ts). Interleaved streams (compose services, journal identifiers) are assembled
+// each on its own, so a traceback of one never takes in a line of another.
 //
 // This runs on every line of every log, so the hot path avoids regexes and temporary arrays: the
 // header is recognised with character checks, and a record only allocates its own strings.
-import type { Level, LogRecord, OdooRecord, RawRecord, RecordAssembler } from '../types.js';
+import type { Level, LogRecord, OdooRecord, PostgresRecord, RawRecord, RecordAssembler } from '../types.js';
+import { csvComplete, isCsvStart, isFollowUp, parsePgCsv, parsePgLine, pgLevel, type PgHeader } from './shapes/postgres-line.js';
+import { unwrapLine } from './shapes/unwrap.js';
 
 /** A line longer than this is cut (binary garbage, a log without newlines); the record is kept. */
 export const MAX_LINE_CHARS = 64 * 1024;
@@ -22,8 +26,6 @@ const C_DASH = 45;
 const C_COLON = 58;
 const C_COMMA = 44;
 const C_DOT = 46;
-const C_T = 84;
-const C_Z = 90;
 
 function isDigit(c: number): boolean {
   return c >= C_0 && c <= C_9;
@@ -189,56 +191,6 @@ export function parseOdooHeader(s: string, at = 0): Header | null {
   return { time: base + ms, pid, level: lv.level, db, logger, message: stripPerf(s, colon + 2) };
 }
 
-/**
- * A journald (`-o short-iso`, `-o short-iso-precise`, `-o short`) or docker `--timestamps` prefix.
- * Returns where the wrapped text starts and the prefix's time, or null when there is no prefix.
- */
-export function parsePrefix(s: string): { rest: number; time: number | null } | null {
-  // Both forms need at least 16 characters; shorter lines are not read (see parseOdooHeader).
-  if (s.length < 16) return null;
-  const c0 = s.charCodeAt(0);
-  if (isDigit(c0)) {
-    if (s.charCodeAt(10) !== C_T) return null;
-    const stamp = dateTimeAt(s, 0, C_T);
-    if (Number.isNaN(stamp)) return null;
-    const end = s.indexOf(' ', 19);
-    if (end < 0) return null;
-    const time = Date.parse(s.slice(0, end));
-    const t = Number.isNaN(time) ? stamp : time;
-    if (s.charCodeAt(end - 1) === C_Z) {
-      // docker --timestamps: `<RFC3339Nano>Z <text>`.
-      return { rest: end + 1, time: t };
-    }
-    return journaldRest(s, end + 1, t);
-  }
-  // `-o short`: `Nov 28 19:53:58 host ident[pid]: text` (no year: the current one is assumed).
-  if (c0 >= 65 && c0 <= 90 && s.charCodeAt(3) === C_SPACE && s.charCodeAt(9) === C_COLON && s.charCodeAt(12) === C_COLON) {
-    const month = MONTHS.indexOf(s.slice(0, 3));
-    if (month < 0) return null;
-    const day = digits(s, 4, 6) >= 0 ? digits(s, 4, 6) : digits(s, 5, 6);
-    const h = digits(s, 7, 9);
-    const mi = digits(s, 10, 12);
-    const se = digits(s, 13, 15);
-    if (day < 1 || h < 0 || mi < 0 || se < 0 || s.charCodeAt(15) !== C_SPACE) return null;
-    const t = new Date(new Date().getFullYear(), month, day, h, mi, se).getTime();
-    return journaldRest(s, 16, t);
-  }
-  return null;
-}
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** After the timestamp: `host ident[pid]: text` or `host ident: text`. */
-function journaldRest(s: string, hostStart: number, time: number): { rest: number; time: number } | null {
-  const hostEnd = s.indexOf(' ', hostStart);
-  if (hostEnd <= hostStart) return null;
-  const tagEnd = s.indexOf(': ', hostEnd + 1);
-  if (tagEnd <= hostEnd + 1) return null;
-  // The tag (`odoo[123]`) has no spaces; otherwise this is not a journald line.
-  const sp = s.indexOf(' ', hostEnd + 1);
-  if (sp < tagEnd) return null;
-  return { rest: tagEnd + 2, time };
-}
-
 function startsWithWhitespace(s: string): boolean {
   const c = s.charCodeAt(0);
   return c === C_SPACE || c === C_TAB;
@@ -283,85 +235,245 @@ function isChainLine(s: string): boolean {
   return s.startsWith('The above exception was') || s.startsWith('During handling of the above exception');
 }
 
+/**
+ * The title line of what Odoo's error dialog copies to the clipboard ("Odoo Server Error",
+ * "RPC_ERROR", "UncaughtPromiseError > RPC_ERROR"...), and the line that joins the server's
+ * traceback to the client's in Odoo 16+. Text that starts so is one pasted error, whole.
+ */
+const DIALOG_TITLE = /^(?:Odoo (?:Server|Client) Error|RPC_ERROR|Uncaught(?:Promise|Client)?Error|Uncaught Promise)(?: > [A-Za-z_ ]{1,40})?$/;
+const SERVER_TO_CLIENT = 'The above server error caused the following client error:';
+
 class Pending {
   lines: string[];
   exception: string | null = null;
   inTraceback = false;
+  /** A traceback was seen (a raw record with one is an ERROR). */
+  traceback = false;
   /** A raw `--- Logging error ---` report, whose tail sections are not indented. */
   loggingError = false;
+  /** Text copied from Odoo's error dialog: every line until the next header belongs to it. */
+  pasted = false;
   constructor(
-    readonly kind: 'odoo' | 'raw',
+    readonly kind: 'odoo' | 'raw' | 'postgres',
     readonly line: number,
     first: string,
     readonly header: Header | null,
+    readonly pg: PgHeader | null,
     readonly rawTime: number | null,
   ) {
     this.lines = [first];
   }
 }
 
-class Assembler implements RecordAssembler {
-  private lineNo = 0;
-  private pending: Pending | null = null;
+/** One interleaved stream of a source (a compose service, a journal identifier): its own record in progress. */
+class Stream {
+  pending: Pending | null = null;
+  /** Text of a line that the collector split (CRI `P`), waiting for its end; and the line it began on. */
+  partial = '';
+  partialLine = 0;
+  /** A csvlog row whose quoted field goes on over the next lines. */
+  csv: { line: number; text: string; lines: number } | null = null;
+  /** The stream has shown PostgreSQL lines (or is configured as PostgreSQL's log). */
+  postgres: boolean;
+  /** The stream has shown Odoo records: a bare `LOG:  ` line is then not taken as PostgreSQL's. */
+  odooSeen = false;
+  constructor(postgres: boolean) {
+    this.postgres = postgres;
+  }
+}
 
-  constructor(private readonly source: string) {}
+/** Streams a source may interleave before the oldest are completed and forgotten. */
+const MAX_STREAMS = 256;
+/** A split line (CRI `P`) is joined up to this length; the rest is dropped, as the line cut does. */
+const MAX_PARTIAL_CHARS = MAX_LINE_CHARS;
+/** A csvlog row spans at most this many lines. */
+const MAX_CSV_LINES = MAX_RECORD_LINES;
+
+export interface AssemblerOptions {
+  /** The source is PostgreSQL's server log: lines without any prefix (`LOG:  text`) are its messages too. */
+  postgres?: boolean;
+}
+
+class Assembler implements LineAssembler {
+  private lineNo = 0;
+  /** Plain lines (no collector wrapper) and single-stream wrappers (docker --timestamps). */
+  private readonly main: Stream;
+  private others: Map<string, Stream> | null = null;
+  /** Plain Odoo headers were seen at column 0 (then a `word  | text` line is not taken for compose's unless it wraps a header). */
+  private plainSeen = false;
+  private composeSeen = false;
+  private readonly postgres: boolean;
+
+  constructor(
+    private readonly source: string,
+    opts: AssemblerOptions = {},
+  ) {
+    this.postgres = opts.postgres === true;
+    this.main = new Stream(this.postgres);
+  }
 
   push(line: string): LogRecord[] {
-    const done = this.feed(line);
-    return done ? [done] : EMPTY;
+    const out: LogRecord[] = [];
+    this.feedTo(line, out);
+    return out.length > 0 ? out : EMPTY;
   }
 
   flush(): LogRecord[] {
-    const done = this.finish();
-    return done ? [done] : EMPTY;
+    const out: LogRecord[] = [];
+    this.finishStream(this.main, out);
+    if (this.others) for (const st of this.others.values()) this.finishStream(st, out);
+    return out.length > 0 ? out : EMPTY;
   }
 
-  /** Counts `n` lines that the caller handled itself (the byte scanner's one-line records), so the
-   * line numbers of the records assembled here stay those of the source. */
   skipLines(n: number): void {
     this.lineNo += n;
   }
 
-  /** Feeds one line; returns the record it completed, if any (at most one per line). */
-  feed(input: string): LogRecord | null {
+  feedTo(input: string, out: LogRecord[]): void {
     this.lineNo++;
     let line = input.length > MAX_LINE_CHARS ? input.slice(0, MAX_LINE_CHARS) : input;
     // (An empty line is not read at -1: see parseOdooHeader.)
     if (line.length > 0 && line.charCodeAt(line.length - 1) === 13 /* \r */) line = line.slice(0, -1);
 
     // Fast path: an Odoo header at column 0 (nearly every line of a --logfile).
-    let header = parseOdooHeader(line, 0);
-    let prefixTime: number | null = null;
-    if (!header) {
-      const prefix = parsePrefix(line);
-      if (prefix) {
-        prefixTime = prefix.time;
-        line = line.slice(prefix.rest);
-        header = parseOdooHeader(line, 0);
+    const header = parseOdooHeader(line, 0);
+    if (header) {
+      this.plainSeen = true;
+      this.startOdoo(this.main, line, header, this.lineNo, out);
+      return;
+    }
+    const u = unwrapLine(line, true);
+    if (!u || (u.kind === 'compose' && !this.composeSeen && this.plainSeen && !parseOdooHeader(u.text, 0))) {
+      this.text(this.main, line, null, this.lineNo, false, out);
+      return;
+    }
+    if (u.kind === 'compose') this.composeSeen = true;
+    const st = u.stream === '' ? this.main : this.stream(u.stream, out);
+    if (u.partial) {
+      if (st.partial.length === 0) st.partialLine = this.lineNo;
+      if (st.partial.length < MAX_PARTIAL_CHARS) st.partial += u.text.slice(0, MAX_PARTIAL_CHARS - st.partial.length);
+      return;
+    }
+    let text = u.text;
+    let at = this.lineNo;
+    if (st.partial.length > 0) {
+      text = (st.partial + text).slice(0, MAX_PARTIAL_CHARS);
+      at = st.partialLine;
+      st.partial = '';
+    }
+    if (text.length > 0 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+    if (u.kind === 'json' && text.includes('\n')) {
+      for (const piece of text.split('\n')) this.text(st, piece, u.time, at, true, out);
+    } else {
+      this.text(st, text, u.time, at, true, out);
+    }
+  }
+
+  private stream(key: string, out: LogRecord[]): Stream {
+    this.others ??= new Map();
+    let st = this.others.get(key);
+    if (!st) {
+      if (this.others.size >= MAX_STREAMS) {
+        // A syslog of many short-lived processes: complete what they left, start over.
+        for (const old of this.others.values()) this.finishStream(old, out);
+        this.others.clear();
+      }
+      st = new Stream(this.postgres);
+      this.others.set(key, st);
+    }
+    return st;
+  }
+
+  private startOdoo(st: Stream, line: string, header: Header, at: number, out: LogRecord[]): void {
+    this.finishStream(st, out);
+    st.odooSeen = true;
+    st.pending = new Pending('odoo', at, line, header, null, null);
+  }
+
+  /** One line of one stream, the collector's wrapper taken off. `unchecked`: not yet tried as an Odoo header. */
+  private text(st: Stream, line: string, wrapTime: number | null, at: number, unchecked: boolean, out: LogRecord[]): void {
+    if (unchecked) {
+      const header = parseOdooHeader(line, 0);
+      if (header) {
+        this.startOdoo(st, line, header, at, out);
+        return;
       }
     }
-    if (header) {
-      const done = this.finish();
-      this.pending = new Pending('odoo', this.lineNo, line, header, null);
-      return done;
+    if (st.csv) {
+      st.csv.text += `\n${line}`;
+      st.csv.lines++;
+      if (csvComplete(st.csv.text) || st.csv.lines >= MAX_CSV_LINES) this.endCsv(st, out);
+      return;
     }
-    const p = this.pending;
+    const c0 = line.charCodeAt(0);
+    if ((c0 >= C_0 && c0 <= C_9) || (st.postgres && c0 >= 65 && c0 <= 90)) {
+      if (this.postgresLine(st, line, at, out)) return;
+    }
+    const p = st.pending;
     if (p && this.continues(p, line)) {
       this.append(p, line);
-      return null;
+      return;
     }
-    const done = this.finish();
-    const raw = new Pending('raw', this.lineNo, line, null, prefixTime);
-    if (line.startsWith(TRACEBACK)) raw.inTraceback = true;
+    this.finishStream(st, out);
+    const raw = new Pending('raw', at, line, null, null, wrapTime);
+    if (line.startsWith(TRACEBACK)) raw.inTraceback = raw.traceback = true;
     else if (line.startsWith('--- Logging error ---')) raw.loggingError = true;
+    else if (DIALOG_TITLE.test(line)) raw.pasted = true;
     else if (RAW_EXCEPTION_NAME.test(line)) raw.exception = line;
-    this.pending = raw;
-    return done;
+    st.pending = raw;
+  }
+
+  /** A PostgreSQL message line (stderr format or the start of a csvlog row): handled, true. */
+  private postgresLine(st: Stream, line: string, at: number, out: LogRecord[]): boolean {
+    if (isCsvStart(line)) {
+      st.postgres = true;
+      this.finishStream(st, out);
+      st.csv = { line: at, text: line, lines: 1 };
+      if (csvComplete(line)) this.endCsv(st, out);
+      return true;
+    }
+    const pg = parsePgLine(line, st.postgres && !st.odooSeen);
+    if (!pg) return false;
+    const p = st.pending;
+    if (isFollowUp(pg.severity)) {
+      // DETAIL, HINT, STATEMENT... belong to the message before them; alone they start nothing.
+      if (p?.kind === 'postgres' && (pg.pid === null || p.pg!.pid === pg.pid)) {
+        this.append(p, line);
+        return true;
+      }
+      if (pg.time === null) return false;
+    }
+    st.postgres = true;
+    this.finishStream(st, out);
+    st.pending = new Pending('postgres', at, line, null, pg, null);
+    return true;
+  }
+
+  private endCsv(st: Stream, out: LogRecord[]): void {
+    const row = st.csv!;
+    st.csv = null;
+    const parsed = parsePgCsv(row.text);
+    if (parsed) {
+      const p = new Pending('postgres', row.line, parsed.lines[0]!, null, parsed.header, null);
+      for (const l of parsed.lines.slice(1, MAX_RECORD_LINES)) p.lines.push(l);
+      st.pending = p;
+      this.finishStream(st, out);
+      return;
+    }
+    // Not a row after all: its lines are raw text.
+    const p = new Pending('raw', row.line, row.text.split('\n')[0]!, null, null, null);
+    for (const l of row.text.split('\n').slice(1, MAX_RECORD_LINES)) p.lines.push(l);
+    st.pending = p;
+    this.finishStream(st, out);
   }
 
   private continues(p: Pending, line: string): boolean {
     if (isRawStarter(line)) return false;
-    if (p.kind === 'odoo') return true;
+    if (p.kind !== 'raw' || p.pasted) return true;
+    if (line.startsWith(SERVER_TO_CLIENT)) {
+      p.pasted = true;
+      return true;
+    }
     // Raw text: only what clearly belongs to the traceback in progress joins it.
     return (
       line.length === 0 ||
@@ -376,7 +488,7 @@ class Assembler implements RecordAssembler {
   private append(p: Pending, line: string): void {
     if (p.lines.length < MAX_RECORD_LINES) p.lines.push(line);
     if (line.startsWith(TRACEBACK)) {
-      p.inTraceback = true;
+      p.inTraceback = p.traceback = true;
     } else if (p.inTraceback && line.length > 0 && !startsWithWhitespace(line)) {
       // The first unindented line after the frames ends the traceback section.
       p.inTraceback = false;
@@ -384,11 +496,21 @@ class Assembler implements RecordAssembler {
     }
   }
 
-  /** Completes the pending record, if any (what the next header line would do). */
+  /** Completes the main stream's pending record (what the next plain header line would do). */
   finish(): LogRecord | null {
-    const p = this.pending;
+    return this.take(this.main);
+  }
+
+  private finishStream(st: Stream, out: LogRecord[]): void {
+    if (st.csv) this.endCsv(st, out);
+    const r = this.take(st);
+    if (r) out.push(r);
+  }
+
+  private take(st: Stream): LogRecord | null {
+    const p = st.pending;
     if (!p) return null;
-    this.pending = null;
+    st.pending = null;
     const h = p.header;
     if (h) {
       const rec: OdooRecord = {
@@ -406,6 +528,25 @@ class Assembler implements RecordAssembler {
       };
       return rec;
     }
+    const pg = p.pg;
+    if (pg) {
+      const rec: PostgresRecord = {
+        kind: 'postgres',
+        source: this.source,
+        line: p.line,
+        lines: p.lines,
+        exception: null,
+        time: pg.time,
+        pid: pg.pid,
+        severity: pg.severity,
+        level: pgLevel(pg.severity),
+        user: pg.user,
+        db: pg.db,
+        sqlstate: pg.sqlstate,
+        message: pg.message,
+      };
+      return rec;
+    }
     const rec: RawRecord = {
       kind: 'raw',
       source: this.source,
@@ -415,35 +556,37 @@ class Assembler implements RecordAssembler {
       time: p.rawTime,
       message: p.lines[0] ?? '',
     };
+    if (p.traceback || p.pasted) rec.level = 'ERROR';
     return rec;
   }
 }
 
-/** The assembler with its line-level API: `feed` one line, `finish` the pending record, `skipLines`. */
+/**
+ * The assembler with its line-level API: `feedTo` one line (completed records are appended to
+ * `out`), `finish` the pending record of the plain stream, `skipLines`. `flush` completes every stream.
+ */
 export interface LineAssembler extends RecordAssembler {
-  feed(line: string): LogRecord | null;
+  feedTo(line: string, out: LogRecord[]): void;
   finish(): LogRecord | null;
   skipLines(n: number): void;
 }
 
-export function createAssembler(source: string): LineAssembler {
-  return new Assembler(source);
+export function createAssembler(source: string, opts: AssemblerOptions = {}): LineAssembler {
+  return new Assembler(source, opts);
 }
 
 /** Parses a whole text (tests, small inputs). Splits on \n; a final line without newline counts. */
-export function parseText(text: string, source: string): LogRecord[] {
-  const asm = new Assembler(source);
+export function parseText(text: string, source: string, opts: AssemblerOptions = {}): LogRecord[] {
+  const asm = new Assembler(source, opts);
   const out: LogRecord[] = [];
   let start = 0;
   const n = text.length;
   while (start < n) {
     let nl = text.indexOf('\n', start);
     if (nl < 0) nl = n;
-    const r = asm.feed(text.slice(start, nl));
-    if (r) out.push(r);
+    asm.feedTo(text.slice(start, nl), out);
     start = nl + 1;
   }
-  const last = asm.flush();
-  for (const r of last) out.push(r);
+  for (const r of asm.flush()) out.push(r);
   return out;
 }

@@ -1,10 +1,12 @@
 // Streams a log file (or stdin) into records, chunk by chunk, so a 100 MB log never sits in memory
 // as one string. Records come out in batches (one per chunk): a per-record `await` would cost more
 // than parsing the record.
-import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
 import type { LogRecord } from '../types.js';
-import { createAssembler, MAX_LINE_CHARS } from './parser.js';
+import { isGzipMagic, openRegular } from './open-log.js';
+import { createAssembler, MAX_LINE_CHARS, type AssemblerOptions } from './parser.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -29,6 +31,8 @@ function describe(err: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ENOTREG':
+      return e.message;
     default:
       return e?.code ? `${e.code}` : String((err as Error)?.message ?? err);
   }
@@ -84,15 +88,13 @@ export class TextLineSplitter {
 async function* decodeBatches(
   chunks: AsyncIterable<Buffer>,
   source: string,
+  opts: AssemblerOptions = {},
 ): AsyncGenerator<LogRecord[]> {
   const decoder = new StringDecoder('utf8');
   const splitter = new TextLineSplitter();
-  const asm = createAssembler(source);
+  const asm = createAssembler(source, opts);
   let batch: LogRecord[] = [];
-  const onLine = (line: string): void => {
-    const r = asm.feed(line);
-    if (r) batch.push(r);
-  };
+  const onLine = (line: string): void => asm.feedTo(line, batch);
   for await (const chunk of chunks) {
     splitter.write(decoder.write(chunk), onLine);
     if (batch.length > 0) {
@@ -106,10 +108,51 @@ async function* decodeBatches(
   if (batch.length > 0) yield batch;
 }
 
+/**
+ * The bytes of `chunks`, decompressed when they start with gzip's magic number (a rotated
+ * `odoo.log.2.gz`, or `detect - < odoo.log.gz`): by content, not by name. Several gzip members one
+ * after the other (`cat a.gz b.gz`) are read in turn. A damaged or cut archive ends the records
+ * read so far with a LogReadError.
+ */
+export async function* gunzipIfNeeded(chunks: AsyncIterable<Buffer>, source: string): AsyncGenerator<Buffer> {
+  const it = chunks[Symbol.asyncIterator]();
+  let first: Buffer = Buffer.alloc(0);
+  // Two bytes tell; a pipe may deliver one at a time.
+  while (first.length < 2) {
+    const n = await it.next();
+    if (n.done) break;
+    first = first.length === 0 ? n.value : Buffer.concat([first, n.value]);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  if (!isGzipMagic(first)) {
+    yield* rest();
+    return;
+  }
+  const gunzip = createGunzip();
+  const input = Readable.from(rest());
+  input.on('error', (err) => gunzip.destroy(err));
+  input.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (err) {
+    if (err instanceof LogReadError) throw err;
+    throw new LogReadError(source, new Error(`gzip: ${(err as Error).message}`));
+  } finally {
+    input.destroy();
+  }
+}
+
 async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   let fh;
   try {
-    fh = await open(path, 'r');
+    ({ fh } = await openRegular(path));
   } catch (err) {
     throw new LogReadError(path, err);
   }
@@ -137,9 +180,10 @@ async function* stdinChunks(): AsyncGenerator<Buffer> {
   }
 }
 
-/** Batches of records from a file path, or from stdin when `path` is `-`. */
-export function readRecordBatches(path: string): AsyncGenerator<LogRecord[]> {
-  return path === '-' ? decodeBatches(stdinChunks(), '-') : decodeBatches(fileChunks(path), path);
+/** Batches of records from a file path, or from stdin when `path` is `-` (either may be gzip). */
+export function readRecordBatches(path: string, opts: AssemblerOptions = {}): AsyncGenerator<LogRecord[]> {
+  const chunks = path === '-' ? stdinChunks() : fileChunks(path);
+  return decodeBatches(gunzipIfNeeded(chunks, path), path, opts);
 }
 
 /** Records from any byte stream (a child process's stdout, a socket), labelled `source`. */

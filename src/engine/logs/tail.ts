@@ -1,8 +1,8 @@
 // The complete lines at the end of a file, for `odoo-heal check`'s scan of recent records, without
 // reading the whole (possibly multi-GB) log.
 
-import { open } from 'node:fs/promises';
 import { LineSplitter } from './line-splitter.js';
+import { openRegular } from './open-log.js';
 
 /**
  * Returns the complete lines within the last `bytes` bytes of `filePath`: the first line is dropped when
@@ -11,7 +11,7 @@ import { LineSplitter } from './line-splitter.js';
  */
 export async function readTail(filePath: string, bytes: number, maxLineBytes?: number): Promise<string[]> {
   if (!Number.isFinite(bytes) || bytes <= 0) return [];
-  const fh = await open(filePath, 'r');
+  const { fh } = await openRegular(filePath);
   try {
     const { size } = await fh.stat();
     const begin = Math.max(0, size - Math.floor(bytes));

@@ -123,6 +123,8 @@ export class Matcher {
   /** Per Odoo level index: candidate patterns in priority order. */
   private readonly odoo: Compiled[][] = [[], [], [], [], []];
   private readonly raw: Compiled[] = [];
+  /** Per level index: the `kind: postgres` patterns, the only ones PostgreSQL's records meet. */
+  private readonly postgres: Compiled[][] = [[], [], [], [], []];
   readonly patterns: readonly Pattern[];
 
   constructor(patterns: Pattern[]) {
@@ -142,6 +144,12 @@ export class Matcher {
     for (const c of compiled) {
       const kind = c.pattern.match.kind ?? 'any';
       const levels = c.pattern.match.levels;
+      if (kind === 'postgres') {
+        for (let i = 0; i < 5; i++) {
+          if (!levels || levels.some((l) => LEVEL_INDEX[l] === i)) this.postgres[i]!.push(c);
+        }
+        continue;
+      }
       if (kind !== 'raw') {
         for (let i = 0; i < 5; i++) {
           if (!levels || levels.some((l) => LEVEL_INDEX[l] === i)) this.odoo[i]!.push(c);
@@ -186,7 +194,8 @@ export class Matcher {
   }
 
   private candidates(record: LogRecord): Compiled[] {
-    return record.kind === 'odoo' ? this.odoo[LEVEL_INDEX[record.level]]! : this.raw;
+    if (record.kind === 'odoo') return this.odoo[LEVEL_INDEX[record.level]]!;
+    return record.kind === 'postgres' ? this.postgres[LEVEL_INDEX[record.level]]! : this.raw;
   }
 
   private first(record: LogRecord, list: Compiled[]): PatternMatch | null {

@@ -24,6 +24,7 @@ import { LEVEL_ERROR, odooHeaderLevel } from '../logs/header-bytes.js';
 import { createAssembler, MAX_LINE_CHARS, type LineAssembler } from '../logs/parser.js';
 import { LogReadError, TextLineSplitter } from '../logs/read-records.js';
 import { LiteralScanner } from './literal-scanner.js';
+import type { LogRecord } from '../types.js';
 import type { Matcher } from './matcher.js';
 import { EV_ONE, EV_SKIP, EV_SLOW, ScanKernel } from './scan-kernel.js';
 import type { Tally } from './scan-tally.js';
@@ -171,6 +172,8 @@ class LineLoop {
   /** Lines handled here since the assembler last counted lines. */
   private uncounted = 0;
   private readonly hits: number[] = [];
+  /** Records the assembler completed on the line just fed. */
+  private readonly done: LogRecord[] = [];
   /** Unmatched one-line records per level index, in the chunk being handled (without `since`). */
   private readonly counts = new Int32Array(5);
 
@@ -285,9 +288,10 @@ class LineLoop {
     }
   }
 
-  /** End of the range: the record in progress is complete. */
+  /** End of the range: the records in progress (of every interleaved stream) are complete. */
   end(): void {
-    if (this.pending) this.finish();
+    this.pending = false;
+    for (const r of this.asm.flush()) this.tally.record(r);
   }
 
   private feed(line: string): void {
@@ -295,9 +299,13 @@ class LineLoop {
       this.asm.skipLines(this.uncounted);
       this.uncounted = 0;
     }
-    const done = this.asm.feed(line);
+    const done = this.done;
+    this.asm.feedTo(line, done);
     this.pending = true;
-    if (done) this.tally.record(done);
+    if (done.length > 0) {
+      for (const r of done) this.tally.record(r);
+      done.length = 0;
+    }
   }
 
   /** Lines decoded together (`\n` never occurs inside a UTF-8 sequence, so decoding the run and

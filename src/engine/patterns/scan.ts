@@ -2,7 +2,8 @@
 // `patterns test` and anything else that scans files (as opposed to following them live).
 // Regular files go through the byte scanner (scan-file.ts), on two threads when big
 // (scan-parallel.ts); stdin and pipes through the decoded-text stream. Both give the same result.
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { fdIsGzip, openRegularSync } from '../logs/open-log.js';
 import { IncidentBook } from '../incidents.js';
 import { LogReadError, readRecordBatches } from '../logs/read-records.js';
 import type { LogRecord, PatternMatch } from '../types.js';
@@ -46,17 +47,28 @@ export interface ScanOptions {
   unclassified?: UnclassifiedPolicy;
 }
 
-/** Size of `path` when it is a regular file (read with the byte scanner), null for stdin, pipes and
- * devices (read as a stream of decoded text). */
-function regularFileSize(path: string): number | null {
+/** A plain regular file, open for the byte scanner; null for stdin and gzip (read as a stream of
+ * decoded text). A FIFO, a device or a socket is refused (see open-log.ts). */
+function openForScan(path: string): { fd: number; size: number } | null {
   if (path === '-') return null;
-  let st;
+  let opened;
   try {
-    st = statSync(path);
+    opened = openRegularSync(path);
   } catch (err) {
     throw new LogReadError(path, err);
   }
-  return st.isFile() ? st.size : null;
+  let gzip: boolean;
+  try {
+    gzip = fdIsGzip(opened.fd);
+  } catch (err) {
+    closeSync(opened.fd);
+    throw new LogReadError(path, err);
+  }
+  if (gzip) {
+    closeSync(opened.fd);
+    return null;
+  }
+  return { fd: opened.fd, size: opened.stats.size };
 }
 
 /** Scans the sources in order; an unreadable source is reported in its summary, not thrown. */
@@ -78,17 +90,12 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
     tally.skipped = 0;
     try {
       // onRecord wants every record built: only the stream path builds them all.
-      const size = opts.onRecord ? null : regularFileSize(path);
-      if (size === null) {
+      const file = opts.onRecord ? null : openForScan(path);
+      if (file === null) {
         for await (const batch of readRecordBatches(path)) for (const record of batch) tally.record(record);
       } else {
         plan ??= scanPlan(matcher, grouper !== null);
-        let fd: number;
-        try {
-          fd = openSync(path, 'r');
-        } catch (err) {
-          throw new LogReadError(path, err);
-        }
+        const { fd, size } = file;
         try {
           // Loaded only for big files: worker_threads and the worker module cost start-up time.
           const parallel = size >= parallelMin ? await import('./scan-parallel.js') : null;
