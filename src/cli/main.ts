@@ -79,6 +79,7 @@ export function buildProgram(): Command {
     .argument('[files...]', 'log files; - reads stdin')
     .option('--json', 'machine-readable output')
     .option('--since <when>', 'only records at or after this time (ISO date/time or a duration like 2h, 30m)')
+    .option('--postgres <file...>', "PostgreSQL server logs (stderr format or csvlog) to read with PostgreSQL's patterns")
     .action(async (files: string[], opts) =>
       runCommand(async () => (await import('./commands/detect.js')).run(globals(), files, opts)),
     );

@@ -23,6 +23,7 @@ import type { Probe, ProbeContext } from './probes/types.js';
 import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from './store.js';
 import type { Finding, Incident, Level, LogRecord, Pattern, ProbeName, ProbeResult, TailEntry } from './types.js';
 import { LEVELS } from './types.js';
+import { postgresLogs } from './logs/postgres-discovery.js';
 import { createSources, type LogSources, type ReadPosition, type SourceSpec } from './logs/sources.js';
 import { FixDesk } from './fix-desk.js';
 
@@ -125,7 +126,16 @@ export class Engine implements EngineIntents {
     this.startedAt = this.now();
     // Past fixes first: a replayed record older than a verified fix must not reopen its incident.
     await this.desk.load();
-    const specs = this.deps.sources ?? defaultSources(this.config, this.odoo);
+    const specs = [...(this.deps.sources ?? defaultSources(this.config, this.odoo))];
+    if (this.config.logs.postgres === null) {
+      // Asked of the server once per start; a new log file after PostgreSQL's own rotation is
+      // picked up at the next start or reload.
+      const start = this.deps.sources ? 'end' : 'tail:65536';
+      for (const path of await postgresLogs(null, this.odoo, this.config.probes.timeoutMs)) {
+        if (!specs.some((s) => s.kind === 'file' && s.path === path)) specs.push({ kind: 'file', path, start, postgres: true });
+      }
+    }
+    this.pipeline.setPostgresSources(specs.flatMap((s) => (s.kind === 'file' && s.postgres ? [s.path] : [])));
     this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
     const sources = createSources(
       specs,
@@ -601,9 +611,11 @@ export function defaultSources(
   const files = new Set<string>();
   if (odoo.logfile) files.add(odoo.logfile);
   for (const f of config.logs.files) files.add(f);
-  const specs: SourceSpec[] = [...files].map((path) => {
+  const postgres = new Set((config.logs.postgres ?? []).filter((f) => !files.has(f)));
+  const specs: SourceSpec[] = [...files, ...postgres].map((path) => {
     const at = resume.get(path);
-    return at ? { kind: 'file' as const, path, start, resume: at } : { kind: 'file' as const, path, start };
+    const spec: SourceSpec = at ? { kind: 'file', path, start, resume: at } : { kind: 'file', path, start };
+    return postgres.has(path) ? { ...spec, postgres: true } : spec;
   });
   // null = the default: under systemd, Odoo's unit journal, where the stderr-only failures are
   // (dead cron threads, port in use, a log file it could not open).

@@ -11,6 +11,7 @@ import { staleReason, verifiedFixes } from './correlation/stale.js';
 import type { DiskData } from './probes/disk.js';
 import type { ProcessData } from './probes/process.js';
 import { parseText } from './logs/parser.js';
+import { postgresLogs } from './logs/postgres-discovery.js';
 import { readTail } from './logs/tail.js';
 import { Matcher } from './patterns/matcher.js';
 import { UnclassifiedGrouper } from './unclassified/grouper.js';
@@ -96,10 +97,11 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   const errors: string[] = [];
   const scan = async (): Promise<LogRecord[]> => {
     const records: LogRecord[] = [];
-    for (const file of files) {
+    const postgres = (await postgresLogs(config.logs.postgres, odoo, probeTimeout)).filter((f) => !files.includes(f));
+    for (const file of [...files, ...postgres]) {
       try {
         const lines = await readTail(file, config.logs.recentBytes);
-        records.push(...parseText(lines.join('\n'), file));
+        records.push(...parseText(lines.join('\n'), file, { postgres: postgres.includes(file) }));
       } catch (err) {
         errors.push(`${file}: ${(err as Error).message}`);
       }

@@ -17,6 +17,8 @@ export interface PipelineSink {
 
 export class LogPipeline {
   private readonly assemblers = new Map<string, RecordAssembler>();
+  /** Sources that are PostgreSQL's server log. */
+  private postgresSources: ReadonlySet<string> = new Set();
   records = 0;
   matches = 0;
   /** Records no pattern explained that went to an unclassified incident. */
@@ -36,10 +38,15 @@ export class LogPipeline {
     this.matcher = matcher;
   }
 
+  /** Which sources are PostgreSQL's server log (before their first lines arrive). */
+  setPostgresSources(sources: Iterable<string>): void {
+    this.postgresSources = new Set(sources);
+  }
+
   private assembler(source: string): RecordAssembler {
     let a = this.assemblers.get(source);
     if (!a) {
-      a = createAssembler(source);
+      a = createAssembler(source, { postgres: this.postgresSources.has(source) });
       this.assemblers.set(source, a);
     }
     return a;

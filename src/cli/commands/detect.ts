@@ -4,6 +4,7 @@
 // Exit code, Nagios style like `check`: 0 nothing above info, 1 warnings, 2 critical, 3 a source
 // could not be read and nothing critical was found (the answer is incomplete: UNKNOWN).
 import { statSync } from 'node:fs';
+import type { LoadedConfig } from '../../engine/config/load.js';
 import { UsageError } from '../../engine/errors.js';
 import { incidentRate, worstSeverity } from '../../engine/incidents.js';
 import { DEFAULT_LOCAL_PATTERNS_DIR } from '../../engine/config/defaults.js';
@@ -25,6 +26,16 @@ export const DETECT_FORMAT = 'odoo-heal/detect@1';
 export interface DetectOptions {
   json?: boolean;
   since?: string;
+  /** PostgreSQL server logs to read besides `files` (with PostgreSQL's patterns, prefix or not). */
+  postgres?: string[];
+}
+
+/** The configured sources plus PostgreSQL's server log (logs.postgres, or found from the server's settings). */
+async function configuredWithPostgres(loaded: LoadedConfig): Promise<{ files: string[]; postgres: string[] }> {
+  const files = configuredSources(loaded);
+  const { postgresLogs } = await import('../../engine/logs/postgres-discovery.js');
+  const postgres = (await postgresLogs(loaded.config.logs.postgres, loaded.odoo, loaded.config.probes.timeoutMs)).filter((f) => !files.includes(f));
+  return { files: [...files, ...postgres], postgres };
 }
 
 export function statusOf(result: ScanResult): Status {
@@ -50,9 +61,11 @@ export async function run(globals: GlobalOptions, files: string[], opts: DetectO
   await prestartIfBig(files);
   const now = Date.now();
   const since = opts.since !== undefined ? parseSince(opts.since, now) : null;
-  const loaded = await configIfAny(globals, files.length === 0);
+  const loaded = await configIfAny(globals, files.length === 0 && !opts.postgres?.length);
   const patterns = loadPatternLayers(patternLayers(globals.patterns, loaded ? loaded.config.patterns.localDir : DEFAULT_LOCAL_PATTERNS_DIR));
-  const sources = files.length > 0 ? files : configuredSources(loaded!);
+  const configured = files.length > 0 || opts.postgres?.length ? null : await configuredWithPostgres(loaded!);
+  const sources = configured ? configured.files : [...files, ...(opts.postgres ?? [])];
+  const postgres = new Set(configured ? configured.postgres : (opts.postgres ?? []));
   if (sources.length === 0) {
     throw new UsageError('no log file given and none configured (odoo.conf logfile, config logs.files); pass files, or - for stdin');
   }
@@ -60,6 +73,7 @@ export async function run(globals: GlobalOptions, files: string[], opts: DetectO
   const result = await scanSources(sources, new Matcher(patterns), {
     since,
     now: () => now,
+    postgres,
     ...(loaded ? { unclassified: loaded.config.unclassified } : {}),
   });
   const status = statusOf(result);

@@ -92,7 +92,7 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
   return {
     path: null,
     odoo: { config: null, url: null, unit: 'odoo', user: null },
-    logs: { files: [], commands: null, recentBytes: 2 * 1024 * 1024, recentSeconds: 900 },
+    logs: { files: [], commands: null, postgres: null, recentBytes: 2 * 1024 * 1024, recentSeconds: 900 },
     probes: { intervalMs: 5000, timeoutMs: 3000, odooDbIntervalMs: 60_000, filestoreIntervalMs: 15 * 60_000, filestoreSample: 200 },
     thresholds: {
       diskWarnPercent: 85,

@@ -406,6 +406,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   // Paths in the file are relative to the file, so a config works wherever it is called from.
   if (config.odoo.config) config.odoo.config = rel(config.odoo.config);
   config.logs.files = config.logs.files.map(rel);
+  if (config.logs.postgres) config.logs.postgres = config.logs.postgres.map(rel);
   config.fixes.extraRoots = config.fixes.extraRoots.map(rel);
   if (config.patterns.localDir) config.patterns.localDir = rel(config.patterns.localDir);
   await checkIgnoreList(config.unclassified.ignore, errFile);

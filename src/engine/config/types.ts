@@ -92,6 +92,12 @@ export interface Config {
     files: string[];
     /** Command sources; default: journald for the Odoo unit when journalctl and systemd exist. */
     commands: CommandSource[] | null;
+    /**
+     * PostgreSQL server logs (stderr format or csvlog), read with PostgreSQL's patterns. null: found
+     * from the cluster's settings (`log_directory`, Debian's `cluster_name`) when they are readable;
+     * []: none.
+     */
+    postgres: string[] | null;
     /** How much of the end of each file `check` scans. */
     recentBytes: number;
     /** How far back `check` looks, seconds. */

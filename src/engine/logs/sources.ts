@@ -16,7 +16,8 @@ export type { FollowState, FollowStatus, StartPosition, LinesCallback, ReadPosit
 
 export type SourceSpec =
   /** `resume`: where an earlier follower of this path stopped (see FileFollowerOptions). */
-  | { kind: 'file'; path: string; start: StartPosition; resume?: ReadPosition }
+  /** `postgres`: PostgreSQL's server log (its lines are read as such even without a prefix). */
+  | { kind: 'file'; path: string; start: StartPosition; resume?: ReadPosition; postgres?: boolean }
   | { kind: 'command'; name: string; argv: string[] };
 
 export interface SourcesOptions {

@@ -21,7 +21,7 @@
 import { readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { LEVEL_ERROR, odooHeaderLevel } from '../logs/header-bytes.js';
-import { createAssembler, MAX_LINE_CHARS, type LineAssembler } from '../logs/parser.js';
+import { createAssembler, MAX_LINE_CHARS, type AssemblerOptions, type LineAssembler } from '../logs/parser.js';
 import { LogReadError, TextLineSplitter } from '../logs/read-records.js';
 import { LiteralScanner } from './literal-scanner.js';
 import type { LogRecord } from '../types.js';
@@ -108,8 +108,9 @@ export function scanRange(
   tally: Tally,
   limits: ScanLimits = DEFAULT_LIMITS,
   loop: LineLoopKind = 'auto',
+  asmOptions: AssemblerOptions = {},
 ): number {
-  const lines = new LineLoop(createAssembler(source), plan, tally);
+  const lines = new LineLoop(createAssembler(source, asmOptions), plan, tally);
   const kernel = loop === 'js' || tally.opts.since !== null ? null : kernelFor(plan);
   if (loop === 'kernel' && !kernel) throw new Error('the WebAssembly scan kernel cannot run here');
   // With the kernel, the file is read straight into its memory.

@@ -45,6 +45,8 @@ export interface ScanOptions {
   parallelMinBytes?: number;
   /** Unclassified incidents (default DEFAULT_UNCLASSIFIED: on, at most WARNING). */
   unclassified?: UnclassifiedPolicy;
+  /** Sources that are PostgreSQL's server log (lines without a prefix are its messages too). */
+  postgres?: ReadonlySet<string>;
 }
 
 /** A plain regular file, open for the byte scanner; null for stdin and gzip (read as a stream of
@@ -90,19 +92,20 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
     tally.skipped = 0;
     try {
       // onRecord wants every record built: only the stream path builds them all.
+      const postgres = opts.postgres?.has(path) === true;
       const file = opts.onRecord ? null : openForScan(path);
       if (file === null) {
-        for await (const batch of readRecordBatches(path)) for (const record of batch) tally.record(record);
+        for await (const batch of readRecordBatches(path, { postgres })) for (const record of batch) tally.record(record);
       } else {
         plan ??= scanPlan(matcher, grouper !== null);
         const { fd, size } = file;
         try {
           // Loaded only for big files: worker_threads and the worker module cost start-up time.
-          const parallel = size >= parallelMin ? await import('./scan-parallel.js') : null;
+          const parallel = size >= parallelMin && !postgres ? await import('./scan-parallel.js') : null;
           if (parallel?.canScanInParallel()) {
             summary.error = await parallel.scanInTwo(fd, size, path, plan, tally, { patterns: matcher.patterns, since, now: now(), unclassified: grouper ? policy : null });
           } else {
-            scanRange(fd, 0, Infinity, path, plan, tally);
+            scanRange(fd, 0, Infinity, path, plan, tally, undefined, undefined, { postgres });
           }
         } finally {
           closeSync(fd);
