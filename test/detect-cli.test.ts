@@ -123,7 +123,7 @@ describe('odoo-heal patterns', () => {
     expect(ids).toContain('cron-thread-crashed');
     const v = cli(['patterns', 'validate']);
     expect(v.code).toBe(0);
-    expect(v.stdout).toMatch(/: ok \(\d+ patterns in 8 files\)\n$/);
+    expect(v.stdout).toMatch(/: ok \(\d+ patterns in 9 files\)\n$/);
     const file = cli(['patterns', 'validate', join(ROOT, 'patterns', 'cron.json')]);
     const cronCount = (JSON.parse(readFileSync(join(ROOT, 'patterns', 'cron.json'), 'utf8')) as { patterns: unknown[] }).patterns.length;
     expect(file.stdout).toContain(`cron.json: ok (${cronCount} patterns)`);

@@ -78,8 +78,10 @@ function stampAt(s: string): { time: number; end: number } | null {
     const local = s.slice(0, i).replace(' ', 'T');
     let zone = '';
     if (s.charCodeAt(i) === 32) {
-      const sp = s.indexOf(' ', i + 1);
-      const word = s.slice(i + 1, sp < 0 ? s.length : sp);
+      // The zone ends at a space (stderr format) or a comma (csvlog).
+      let e = i + 1;
+      while (e < s.length && e < i + 8 && s.charCodeAt(e) !== 32 && s.charCodeAt(e) !== 44) e++;
+      const word = s.slice(i + 1, e);
       if (/^(?:[A-Z]{2,5}|[+-]\d\d(?::?\d\d)?)$/.test(word)) {
         zone = word;
         i += 1 + word.length;
