@@ -2,13 +2,13 @@
 // Regenerate: npm run build && node dist/engine/patterns/verified-patterns.js
 export const SCHEMA_SHA1 = '599ec938b5de077e5626d28a5279aeb8a70a23e4';
 export const VERIFIED_SHA256: readonly string[] = [
+  '0c33702afa3d625239d2264fe3a32bde7b0890180a5a034301611f04d17e9ef7',
   '14f9344abde8dfe94c60a6cb28f273c242edccf3306af941550e3b1d18df5130',
   '1b82a4e41b5e3248c3f0f8c27ff98a15086f2a590fe2a4569b757124c4bd59cf',
   '2462e9cb189b594c43adef6ddb1f4d19cc21a262d498575433ff254ca059d439',
   '373cca075dd920fa6ed74a581aff5357a16e295e60bac87d8616cd6fa9b5dcfc',
   '6cc035aeaac22a404eb12c084ef7157013f64b4dc4d9e10821aeaecdeef4a2e9',
   '6ee61c060c0a59ea25ad64eca7a177bd8471a6cf150e91c9f9f6dd576b873fcb',
-  '9a875831b2c0de3ffce616c541c1b5b77e79bdbad78665616c41816e71382dfd',
   'e5eb28809abcbc15d459712b477e201dfd5d9bccba4a4a2ce7980717bf1ee87c',
   'fd87a2747b5236a4988fa47c00ff917ec14567d2e74d9c4f4a183afeb44779b3',
 ];
