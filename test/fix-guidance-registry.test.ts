@@ -52,7 +52,7 @@ describe('registry', () => {
   it('has every fix, ids unique', () => {
     const ids = allFixes().map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ['cron-deprecated-fields', 'restart-service', 'permissions', 'terminate-idle', 'session-cleanup', 'guidance']) {
+    for (const id of ['cron-deprecated-fields', 'restart-service', 'permissions', 'terminate-idle', 'session-cleanup', 'guidance', 'terminate-cron']) {
       expect(getFix(id)?.id).toBe(id);
     }
     expect(getFix('nope')).toBeUndefined();

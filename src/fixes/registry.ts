@@ -4,6 +4,7 @@ import { guidance } from './guidance.js';
 import { permissions } from './permissions.js';
 import { restartService } from './restart-service.js';
 import { sessionCleanup } from './session-cleanup.js';
+import { terminateCron } from './terminate-cron.js';
 import { terminateIdle } from './terminate-idle.js';
 import type { Fix } from './types.js';
 
@@ -14,6 +15,7 @@ const FIXES: readonly Fix[] = [
   restartService as unknown as Fix,
   permissions as unknown as Fix,
   terminateIdle as unknown as Fix,
+  terminateCron as unknown as Fix,
   sessionCleanup as unknown as Fix,
   guidance as unknown as Fix,
 ];

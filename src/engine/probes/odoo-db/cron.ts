@@ -4,10 +4,13 @@
 // job's row lock: Odoo 18's _acquire_one_job keeps `SELECT ... FOR NO KEY UPDATE SKIP LOCKED` open
 // on its cron cursor while the job runs).
 //
-// Which backend holds a row lock, without taking any lock ourselves: a locked row's xmax is the
-// locking transaction's id, and pg_stat_activity.backend_xid is each backend's. (A row locked by
-// several transactions at once carries a multixact id instead and shows as not running: harmless
-// here, a cron row has one locker.)
+// Which backend holds a job's row lock, without taking any lock ourselves (HOLDER_MATCH):
+// - Odoo's cron cursor sits `idle in transaction` after its acquiring `SELECT ... FROM ir_cron ...
+//   FOR NO KEY UPDATE SKIP LOCKED`, and psycopg2 interpolates parameters client-side, so the text
+//   pg_stat_activity shows for it ends in `AND id = <cron id>` (Odoo 15+; `FOR UPDATE NOWAIT` before).
+//   This is the usual case: while the job runs, its own cursor also key-share-locks the row (the
+//   ir_cron_progress foreign key), which turns the row's xmax into a multixact id.
+// - otherwise a locked row's xmax is the single locking transaction's id: pg_stat_activity.backend_xid.
 import type pg from 'pg';
 
 export interface CronRunner {
@@ -79,6 +82,13 @@ async function columnsOf(client: pg.ClientBase): Promise<Columns | null> {
   return { name, lastcall: type.has('lastcall'), failures: type.has('failure_count') && type.has('first_failure_date') };
 }
 
+/** The backend holding cron `c`'s row lock (see the header); shared with the terminate-cron fix. */
+export const HOLDER_MATCH = `(
+    (a.backend_xid IS NOT NULL AND a.backend_xid::text = c.xmax::text)
+    OR (a.state LIKE 'idle in transaction%'
+        AND a.query ~* 'from\\s+"?ir_cron"?\\M' AND a.query ~* 'for\\s+(no\\s+key\\s+)?update'
+        AND substring(a.query from '\\mid\\s*=\\s*(\\d+)') = c.id::text))`;
+
 /** interval_type → seconds (months as 30 days: only the grace period depends on it). */
 const INTERVAL_SECONDS = `c.interval_number * case c.interval_type
     when 'minutes' then 60 when 'hours' then 3600 when 'days' then 86400
@@ -98,8 +108,10 @@ select c.id, ${cols.name} as name, c.active, (${INTERVAL_SECONDS})::float8 as in
        a.pid as lock_pid, extract(epoch from now() - a.xact_start)::float8 as running_s,
        a.application_name, coalesce(r.rolsuper, false) as rolsuper
   from ir_cron c
-  left join pg_stat_activity a
-         on a.backend_xid is not null and a.backend_xid::text = c.xmax::text and a.datname = current_database()
+  left join lateral (
+         select a.pid, a.xact_start, a.application_name, a.usesysid from pg_stat_activity a
+          where a.datname = current_database() and a.pid <> pg_backend_pid() and ${HOLDER_MATCH}
+          order by a.xact_start limit 1) a on true
   left join pg_roles r on r.oid = a.usesysid
  where c.active or a.pid is not null${cols.failures ? ' or c.failure_count > 0' : ''}
  order by c.id
@@ -148,7 +160,8 @@ export async function readCrons(client: pg.ClientBase, database: string, t: Cron
     activeIds: active.map((j) => j.id),
     // A running job is not overdue: it is being run (stuck, perhaps, which is its own finding).
     overdue: active.filter((j) => j.running === null && j.lateSeconds !== null && j.lateSeconds > j.intervalSeconds + t.graceSeconds),
-    failing: jobs.filter((j) => (j.failureCount ?? 0) > 0),
+    // An inactive cron does not run: its last count is history, not a failing action.
+    failing: active.filter((j) => (j.failureCount ?? 0) > 0),
     running: jobs.filter((j) => j.running !== null),
     stuck: jobs.filter((j) => j.running !== null && j.running.seconds > t.stuckSeconds),
     tracksFailures: cols.failures,
