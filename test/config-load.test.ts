@@ -205,7 +205,7 @@ describe('loadConfig: every bad input is one exact line', () => {
   test('unknown key names it, suggests the close one and lists valid keys at that level', async () => {
     const p = file('typo.yaml', 'probes:\n  intervalMS: 1000\n');
     expect(await errorOf(isolated({ configPath: p }))).toBe(
-      `${p}: probes.intervalMS: unknown key (did you mean intervalMs?); valid keys in probes: intervalMs, timeoutMs, odooDbIntervalMs, filestoreIntervalMs, filestoreSample`,
+      `${p}: probes.intervalMS: unknown key (did you mean intervalMs?); valid keys in probes: intervalMs, timeoutMs, odooHttpIntervalMs, odooDbIntervalMs, filestoreIntervalMs, filestoreSample`,
     );
     const q = file('top.yaml', 'threshold:\n  diskWarnPercent: 1\n');
     expect(await errorOf(isolated({ configPath: q }))).toBe(

@@ -94,19 +94,21 @@ describe('odoo_http probe against a server answering like Odoo 18', () => {
     expect(JSON.parse(rpc!.body)).toEqual({ jsonrpc: '2.0', method: 'call', params: {} });
   });
 
-  it('asks version_info again only after health stopped answering, not every round', async () => {
+  it('without a known Odoo pid, asks version_info again only after health stopped answering, not every round', async () => {
     const probe = createOdooHttpProbe();
     const versionCalls = () => odoo.requests.filter((q) => q.url === '/web/webclient/version_info').length;
-    await runProbe(probe, ctxFor(odoo.port), 3000);
-    const second = await runProbe(probe, ctxFor(odoo.port), 3000);
+    // urgent: asked every round (otherwise a passing answer stands for probes.odooHttpIntervalMs).
+    const now = { ...ctxFor(odoo.port), urgent: true };
+    await runProbe(probe, now, 3000);
+    const second = await runProbe(probe, now, 3000);
     expect((second.data as OdooHttpData).version).toBe('18.0');
     expect(second.summary).toMatch(/^Odoo 18\.0, health pass/);
     expect(versionCalls()).toBe(1);
     // Odoo stops answering (a restart, maybe an upgrade): the next answer comes with a fresh version.
     odoo.mode = 'hang';
-    expect((await runProbe(probe, ctxFor(odoo.port), 500)).status).toBe('unknown');
+    expect((await runProbe(probe, now, 500)).status).toBe('unknown');
     odoo.mode = 'pass';
-    const after = await runProbe(probe, ctxFor(odoo.port), 3000);
+    const after = await runProbe(probe, now, 3000);
     expect((after.data as OdooHttpData).version).toBe('18.0');
     expect(versionCalls()).toBe(2);
   });

@@ -7,6 +7,8 @@ import type { Incident, LogRecord, RecordAssembler } from './types.js';
 import type { UnclassifiedGrouper } from './unclassified/grouper.js';
 
 export interface PipelineSink {
+  /** Records odoo-heal caused itself (its own requests' access lines): counted, not shown or matched. */
+  ownRecord?(record: LogRecord): boolean;
   /** Every record, matched or not (the log tail). */
   onRecord?(record: LogRecord): void;
   /** An incident that got a new match. */
@@ -75,6 +77,7 @@ export class LogPipeline {
 
   private handle(record: LogRecord): void {
     this.records++;
+    if (this.sink.ownRecord?.(record)) return;
     this.sink.onRecord?.(record);
     const m = this.matcher.match(record)[0];
     if (m) {

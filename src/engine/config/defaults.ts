@@ -93,7 +93,7 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
     path: null,
     odoo: { config: null, url: null, unit: 'odoo', user: null },
     logs: { files: [], commands: null, postgres: null, recentBytes: 2 * 1024 * 1024, recentSeconds: 900 },
-    probes: { intervalMs: 5000, timeoutMs: 3000, odooDbIntervalMs: 60_000, filestoreIntervalMs: 15 * 60_000, filestoreSample: 200 },
+    probes: { intervalMs: 5000, timeoutMs: 3000, odooDbIntervalMs: 60_000, odooHttpIntervalMs: 30_000, filestoreIntervalMs: 15 * 60_000, filestoreSample: 200 },
     thresholds: {
       diskWarnPercent: 85,
       diskCritPercent: 95,

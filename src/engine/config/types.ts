@@ -110,6 +110,8 @@ export interface Config {
     timeoutMs: number;
     /** Scheduled actions, modules, mail and job queues (Odoo's tables): at most this often, ms. */
     odooDbIntervalMs: number;
+    /** How often Odoo's /web/health is asked while it passes (each call is a line in Odoo's log), ms. */
+    odooHttpIntervalMs: number;
     /** The sampled filestore check: at most this often in the console and --auto, ms. */
     filestoreIntervalMs: number;
     /** Attachments checked per filestore pass. */

@@ -35,8 +35,9 @@ async function readJson(res: Response): Promise<Record<string, unknown> | null> 
   }
 }
 
-async function versionInfo(base: string, signal: AbortSignal): Promise<{ version: string | null; info: unknown[] | null }> {
+async function versionInfo(base: string, signal: AbortSignal, ctx: ProbeContext): Promise<{ version: string | null; info: unknown[] | null }> {
   try {
+    ctx.noteRequest?.('POST', '/web/webclient/version_info');
     const res = await fetch(`${base}/web/webclient/version_info`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -55,8 +56,9 @@ async function versionInfo(base: string, signal: AbortSignal): Promise<{ version
   }
 }
 
-/** How long a version_info answer is reused while Odoo keeps answering. An upgrade means a restart,
- * which a failed health call usually shows first (that drops the cache at once); this bounds the rest. */
+/** How long a version_info answer is reused while Odoo keeps answering, when Odoo's pid is unknown
+ * (a remote Odoo): an upgrade means a restart, which a failed health call usually shows first. With
+ * a known pid the version is asked at start and when the pid changes, never on a timer. */
 const VERSION_TTL_MS = 10 * 60_000;
 
 const NO_VERSION = { version: null, info: null } as const;
@@ -64,15 +66,33 @@ const NO_VERSION = { version: null, info: null } as const;
 export function createOdooHttpProbe(): Probe<OdooHttpData> {
   // The version changes only when Odoo restarts: asked again after any round where health did not
   // answer, or after VERSION_TTL_MS, instead of a second request every round.
-  let known: { base: string; at: number; version: string; info: unknown[] | null } | null = null;
+  let known: { base: string; at: number; pid: number | null; version: string; info: unknown[] | null } | null = null;
+  // Each health call is a line in the admin's Odoo log: asked every probes.odooHttpIntervalMs, or at
+  // once when something else suggests trouble; in between the last answer stands.
+  let last: { at: number; base: string; output: ProbeOutput<OdooHttpData> } | null = null;
   return {
     name: 'odoo_http',
     async run(ctx: ProbeContext, signal: AbortSignal): Promise<ProbeOutput<OdooHttpData>> {
       const base = odooBaseUrl(ctx);
+      // A passing answer stands for the interval; a failing one is asked again every round.
+      if (!ctx.urgent && last && last.base === base && last.output.status === 'ok' && ctx.now() - last.at < ctx.config.probes.odooHttpIntervalMs) {
+        return last.output;
+      }
+      const output = await check(ctx, signal);
+      last = { at: ctx.now(), base, output };
+      return output;
+    },
+  };
+
+  async function check(ctx: ProbeContext, signal: AbortSignal): Promise<ProbeOutput<OdooHttpData>> {
+      const base = odooBaseUrl(ctx);
       const started = performance.now();
       const healthUrl = `${base}/web/health?db_server_status=1`;
-      const cached = known && known.base === base && Date.now() - known.at < VERSION_TTL_MS ? known : null;
+      const pid = ctx.odooPid ?? null;
+      const cached =
+        known && known.base === base && (pid !== null && known.pid !== null ? known.pid === pid : Date.now() - known.at < VERSION_TTL_MS) ? known : null;
       known = null; // kept only if health answers this round (a timeout throws past the code below)
+      ctx.noteRequest?.('GET', '/web/health?db_server_status=1');
       const [health, asked] = await Promise.all([
         fetch(healthUrl, { signal, redirect: 'manual' }).then(
           async (res) => ({ res, body: await readJson(res), latencyMs: Math.round((performance.now() - started) * 10) / 10 }),
@@ -82,9 +102,10 @@ export function createOdooHttpProbe(): Probe<OdooHttpData> {
             return { error: err };
           },
         ),
-        cached ? null : versionInfo(base, signal),
+        cached ? null : versionInfo(base, signal, ctx),
       ]);
-      if (!('error' in health)) known = asked?.version ? { base, at: Date.now(), version: asked.version, info: asked.info } : cached;
+      // With a known pid the cache survives a failed health call: only a new process asks again.
+      if (!('error' in health) || (pid !== null && cached)) known = asked?.version ? { base, at: Date.now(), pid, version: asked.version, info: asked.info } : cached;
       // This round's answer, or the cached one while health answers.
       const ver = asked ?? ('error' in health || !cached ? NO_VERSION : cached);
       const data: OdooHttpData = {
@@ -170,8 +191,7 @@ export function createOdooHttpProbe(): Probe<OdooHttpData> {
         };
       }
       return { status: 'ok', summary: `${versionPart}health pass, database ok, ${latencyMs} ms`, findings: [], data };
-    },
-  };
+  }
 }
 
 function finding(

@@ -13,6 +13,12 @@ export interface ProbeContext {
   config: Config;
   odoo: OdooConf;
   now(): number;
+  /** Odoo's main pid at the last process probe, when known (the version is asked again when it changes). */
+  odooPid?: number | null;
+  /** Something else suggests trouble (or a fix verifies): probes with their own interval run now. */
+  urgent?: boolean;
+  /** Called with each request sent to Odoo, so that its access line in Odoo's log is known as ours. */
+  noteRequest?(method: 'GET' | 'POST', path: string): void;
 }
 
 /** What a probe's run returns; the runner adds name, timing and turns throws/timeouts into 'unknown'. */
