@@ -101,6 +101,18 @@ describe.skipIf(!havePostgres())('the server log found from a live cluster', () 
     expect(await incidents(files[0]!)).toMatchObject({ 'pg-role-missing|role=ghost_role': 1 });
   });
 
+  it.skipIf(process.getuid?.() !== 0)("with Odoo's usual non-superuser role (log_directory hidden), finds the file the collector has open", async () => {
+    const admin = new pg.Client({ host: cluster.host, port: cluster.port, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    await admin.query('CREATE ROLE odoo_like LOGIN');
+    await admin.end();
+    const odoo = testOdoo({ dbHost: cluster.host, dbPort: cluster.port, dbUser: 'odoo_like', dbName: 'postgres' });
+    expect(await readPgLogSettings(odoo, 3000)).toMatchObject({ loggingCollector: true, logDirectory: null, dataDirectory: null });
+    const files = await postgresLogs(null, odoo, 3000);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(new RegExp(`^${cluster.dataDir}/log/postgresql-\\w{3}\\.log$`));
+  });
+
   it('an explicit logs.postgres list is used as given, without asking the server', async () => {
     const unreachable = testOdoo({ dbHost: '127.0.0.1', dbPort: 1, dbUser: 'x' });
     expect(await postgresLogs(['/some/file.log'], unreachable, 500)).toEqual(['/some/file.log']);

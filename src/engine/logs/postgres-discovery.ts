@@ -4,7 +4,7 @@
 // (/var/log/postgresql/postgresql-15-main.log). Only files that exist on this host and that we can
 // read are returned: a database in another container or host gives nothing, silently.
 import { constants, type Dirent } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
 import type { OdooConf } from '../config/types.js';
@@ -52,8 +52,70 @@ async function readable(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The postmaster listening on `port` on this host: its pid and data directory, from the
+ * postmaster.pid (1st line its pid, 4th its port) under each postgres process's working directory.
+ * Lets root find what a role that may not read `data_directory` or `log_directory` (Odoo's,
+ * usually: both are superuser-only settings) cannot ask.
+ */
+export async function localPostmaster(port: number, proc = '/proc'): Promise<{ pid: number; dataDir: string } | null> {
+  let pids: string[];
+  try {
+    pids = (await readdir(proc)).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    try {
+      const comm = (await readFile(join(proc, pid, 'comm'), 'utf8')).trim();
+      if (comm !== 'postgres' && comm !== 'postmaster') continue;
+      const cwd = await readlink(join(proc, pid, 'cwd'));
+      const lines = (await readFile(join(cwd, 'postmaster.pid'), 'utf8')).split('\n');
+      if (lines[0]?.trim() === pid && Number(lines[3]) === port) return { pid: Number(pid), dataDir: cwd };
+    } catch {
+      // Not ours to read, or gone: next.
+    }
+  }
+  return null;
+}
+
+/** The log files the logging collector of `postmaster` has open right now (the current ones, after any rotation). */
+export async function collectorFiles(postmaster: number, proc = '/proc'): Promise<string[]> {
+  let pids: string[];
+  try {
+    pids = (await readdir(proc)).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  for (const pid of pids) {
+    try {
+      const stat = await readFile(join(proc, pid, 'stat'), 'utf8');
+      // `pid (comm) state ppid ...`: comm may hold spaces, so read after its closing parenthesis.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== postmaster) continue;
+      if (!(await readFile(join(proc, pid, 'cmdline'), 'utf8')).includes('logger')) continue;
+      const out: string[] = [];
+      // 0-2 are the stdio it inherited (pg_ctl's -l file): not what it writes the log to.
+      for (const fd of (await readdir(join(proc, pid, 'fd'))).filter((f) => Number(f) > 2)) {
+        const target = await readlink(join(proc, pid, 'fd', fd)).catch(() => '');
+        if (/\.(?:log|csv)$/.test(target) && (await readable(target))) out.push(target);
+      }
+      return [...new Set(out)].sort((a, b) => Number(b.endsWith('.log')) - Number(a.endsWith('.log')));
+    } catch {
+      // Gone or not readable: next.
+    }
+  }
+  return [];
+}
+
 /** The log files these settings point at, that this host can read (newest first; at most one). */
-export async function pgLogFiles(s: PgLogSettings, debianLogDir = '/var/log/postgresql'): Promise<string[]> {
+export async function pgLogFiles(s: PgLogSettings, debianLogDir = '/var/log/postgresql', port: number | null = null): Promise<string[]> {
+  if (s.loggingCollector && (s.logDirectory === null || (!isAbsolute(s.logDirectory) && s.dataDirectory === null)) && port !== null) {
+    // Settings this role may not read: ask the collector process itself, when it runs here.
+    const pm = await localPostmaster(port);
+    const open = pm ? await collectorFiles(pm.pid) : [];
+    if (open.length > 0) return [open[0]!];
+  }
   if (s.loggingCollector && s.logDirectory) {
     const dir = isAbsolute(s.logDirectory) ? s.logDirectory : s.dataDirectory ? join(s.dataDirectory, s.logDirectory) : null;
     if (dir) {
@@ -88,5 +150,8 @@ export async function pgLogFiles(s: PgLogSettings, debianLogDir = '/var/log/post
 export async function postgresLogs(configured: string[] | null, odoo: OdooConf, budgetMs: number): Promise<string[]> {
   if (configured) return configured;
   const settings = await readPgLogSettings(odoo, budgetMs);
-  return settings ? pgLogFiles(settings) : [];
+  if (!settings) return [];
+  const target = pgTarget(odoo);
+  const local = target.host.startsWith('/') || target.host === '127.0.0.1' || target.host === 'localhost' || target.host === '::1';
+  return pgLogFiles(settings, undefined, local ? target.port : null);
 }
