@@ -81,8 +81,9 @@ describe.skipIf(skip !== null)(`release artifact and .deb${skip ? ` (skipped: ${
     const detect = bare('/usr/bin/odoo-heal', ['detect', '--json', log], 'odoo-heal');
     // stderr may carry this machine's config warnings (e.g. several Odoo instances), never an error.
     expect(detect.stderr).not.toMatch(/error|cannot|failed/i);
-    const found = JSON.parse(detect.stdout) as { incidents: Array<{ origin: { patternId?: string } }> };
-    expect(found.incidents.map((i) => i.origin.patternId)).toContain('cron-deprecated-fields');
+    const found = JSON.parse(detect.stdout) as { format: string; incidents: Array<{ patternId: string | null }> };
+    expect(found.format).toBe('odoo-heal/detect@1');
+    expect(found.incidents.map((i) => i.patternId)).toContain('cron-deprecated-fields');
 
     const verify = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/odoo-auto-heal.service'], { encoding: 'utf8' });
     if (verify.error === undefined) {
