@@ -117,7 +117,8 @@ describe.skipIf(!havePostgres())('database probe on a real cluster', () => {
 
   it('reports latency, connections, size and version of a running server', async () => {
     const probe = newProbe();
-    const out = await runWithin(probe, odooAs('postgres'));
+    // Latency has its own test below; a loaded 2-core box must not turn this one into a warning.
+    const out = await runWithin(probe, odooAs('postgres'), config((c) => (c.thresholds.dbLatencyWarnMs = 5000)));
     expect(out.findings).toEqual([]);
     expect(out.status).toBe('ok');
     const d = out.data!;
