@@ -2,13 +2,15 @@
 // something (--config, $ODOO_HEAL_CONFIG, /etc/odoo-heal/config.yaml) or the command needs the
 // configured log sources; otherwise null, without the cost of discovering odoo.conf.
 import { existsSync } from 'node:fs';
+import { DEFAULT_CONFIG_FILE } from '../engine/config/defaults.js';
 import type { LoadedConfig } from '../engine/config/load.js';
 import type { GlobalOptions } from './main.js';
 import { printErr } from './output.js';
 
 export async function configIfAny(globals: GlobalOptions, needed: boolean): Promise<LoadedConfig | null> {
-  const { DEFAULT_CONFIG_PATH, loadConfig } = await import('../engine/config/load.js');
-  if (!needed && !globals.config && !process.env.ODOO_HEAL_CONFIG && !existsSync(DEFAULT_CONFIG_PATH)) return null;
+  // Decided before loading the config module: YAML parsing and odoo.conf discovery cost start-up.
+  if (!needed && !globals.config && !process.env.ODOO_HEAL_CONFIG && !existsSync(DEFAULT_CONFIG_FILE)) return null;
+  const { loadConfig } = await import('../engine/config/load.js');
   const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
   for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
   return loaded;

@@ -84,6 +84,9 @@ export function defaultLadders(): Record<string, LadderStep[]> {
 }
 
 /** The complete default configuration. `paths` derive from the state dir. */
+/** odoo-heal's config file when neither --config nor $ODOO_HEAL_CONFIG names one. */
+export const DEFAULT_CONFIG_FILE = '/etc/odoo-heal/config.yaml';
+
 /** Local patterns (stacked over the bundled ones; survives upgrades). Absent: nothing is added. */
 export const DEFAULT_LOCAL_PATTERNS_DIR = '/etc/odoo-heal/patterns.d';
 

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument, visit } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.js';
-import { defaultConfig, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
+import { DEFAULT_CONFIG_FILE, defaultConfig, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
 import { discoverOdooConf } from './discover.js';
 import { maskArgv, maskUrl } from './print.js';
 import schema from './schema.json' with { type: 'json' };
@@ -16,7 +16,7 @@ import { CONFIG_AJV_OPTIONS, CONFIG_KEYWORDS, configSchemaHash } from './schema-
 import { SCHEMA_SHA1, validate as precompiled } from './schema-validator.generated.js';
 import type { Config, OdooConf, ServiceSpec } from './types.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/odoo-heal/config.yaml';
+export const DEFAULT_CONFIG_PATH = DEFAULT_CONFIG_FILE;
 
 export interface LoadConfigOptions {
   /** `--config`; must exist. */

@@ -62,22 +62,14 @@ export interface ScanPlan {
 }
 
 /**
- * werkzeug's access line of a request that failed (`"GET /x HTTP/1.1" 500 - 3 0.002 0.005`): decoded
- * when unclassified incidents are on, to name the request that raised the error logged just before.
- * As long as the shortest bundled literal (16 bytes), so the literal search keeps its stride.
- */
-export const FAILED_REQUEST_LITERALS = ['HTTP/1.1" 500 - ', 'HTTP/1.0" 500 - '];
-
-/**
  * What to decode. With `unclassified`, every ERROR/CRITICAL one-line record is decoded too (it
- * becomes an unclassified incident when no pattern matches it), and the werkzeug 500 lines; records
- * with a traceback are multi-line and always decoded.
+ * becomes an unclassified incident when no pattern matches it); records with a traceback are
+ * multi-line and always decoded. (The line after each decoded record is also read, see LineLoop#peek.)
  */
 export function scanPlan(matcher: Matcher, unclassified = false): ScanPlan {
   const p = matcher.oneLinePrefilter();
   if (unclassified) {
     p.every = p.every.map((on, level) => on || level >= LEVEL_ERROR);
-    p.literals = [...new Set([...p.literals, ...FAILED_REQUEST_LITERALS])];
   }
   const scanner = LiteralScanner.build(p.literals);
   // A literal too short to scan for: decode every one-line record (slower, still exact).
@@ -110,7 +102,7 @@ export function scanRange(
   loop: LineLoopKind = 'auto',
   asmOptions: AssemblerOptions = {},
 ): number {
-  const lines = new LineLoop(createAssembler(source, asmOptions), plan, tally);
+  const lines = new LineLoop(createAssembler(source, asmOptions), plan, tally, source);
   const kernel = loop === 'js' || tally.opts.since !== null ? null : kernelFor(plan);
   if (loop === 'kernel' && !kernel) throw new Error('the WebAssembly scan kernel cannot run here');
   // With the kernel, the file is read straight into its memory.
@@ -178,11 +170,35 @@ class LineLoop {
   /** Unmatched one-line records per level index, in the chunk being handled (without `since`). */
   private readonly counts = new Int32Array(5);
 
+  /** The line right after the record in progress, decoded (see `peek`), or null. */
+  private next: string | null = null;
+  private readonly peeking: boolean;
+
   constructor(
     private readonly asm: LineAssembler,
     private readonly plan: ScanPlan,
     private readonly tally: Tally,
-  ) {}
+    private readonly source: string,
+  ) {
+    this.peeking = !!tally.opts.grouper;
+  }
+
+  /**
+   * Unclassified incidents name the request that failed from the record right after an error (a
+   * werkzeug 500 line), which the byte scanner would skip undecoded. So after each record it
+   * decodes (a few per thousand lines), the line that follows it is decoded too and handed to the
+   * tally once that record is complete: the same "next record" the decoded-text path sees (it is
+   * the next record's first line, complete in the buffer by chunkStop's rule).
+   */
+  private peek(buf: Buffer, at: number, len: number): void {
+    if (!this.peeking) return;
+    this.next = null;
+    if (at >= len) return;
+    let end = buf.indexOf(NL, at);
+    if (end < 0 || end > len) end = len;
+    if (end - at > MAX_LINE_CHARS) return;
+    this.next = buf.toString('utf8', at, buf[end - 1] === CR ? end - 1 : end);
+  }
 
   /**
    * Handles the lines of `buf` that start before `stop`; `buf[0, len)` holds whole lines after them.
@@ -227,10 +243,12 @@ class LineLoop {
         if (slowFrom >= 0) {
           this.feedBlock(buf.toString('utf8', slowFrom, slowTo));
           slowFrom = -1;
+          this.peek(buf, start, len);
         }
         if (this.pending) this.finish();
         if (every[level] || nextHit < end) {
           this.feed(buf.toString('utf8', start, end));
+          this.peek(buf, next, len);
           this.finish();
         } else {
           this.uncounted++;
@@ -246,7 +264,10 @@ class LineLoop {
       end = nextEnd;
       level = nextLevel;
     }
-    if (slowFrom >= 0) this.feedBlock(buf.toString('utf8', slowFrom, slowTo));
+    if (slowFrom >= 0) {
+      this.feedBlock(buf.toString('utf8', slowFrom, slowTo));
+      this.peek(buf, start, len);
+    }
     this.count += lines;
     if (!timed) tally.unmatchedOdooCounts(counts[0]!, counts[1]!, counts[2]!, counts[3]!, counts[4]!);
   }
@@ -262,7 +283,7 @@ class LineLoop {
       const ev = kernel.events;
       for (let e = 0; e < 4 * n; e += 4) {
         const kind = ev[e]!;
-        this.event(kind, ev[e + 1]!, kind === EV_SKIP ? '' : buf.toString('utf8', ev[e + 2], ev[e + 3]));
+        this.event(kind, ev[e + 1]!, kind === EV_SKIP ? '' : buf.toString('utf8', ev[e + 2], ev[e + 3]), buf, ev[e + 3]! + 1, len);
       }
       if (kernel.done) break;
     }
@@ -274,7 +295,7 @@ class LineLoop {
    * One kernel event (EV_*), in order: `skipped` one-line records were counted before it, then
    * `text` (the decoded lines of a SLOW run, or a ONE record's line) goes to the parser.
    */
-  private event(kind: number, skipped: number, text: string): void {
+  private event(kind: number, skipped: number, text: string, buf: Buffer, after: number, len: number): void {
     if (skipped > 0) {
       // Each skipped record ended the pending one, as in `run`.
       if (this.pending) this.finish();
@@ -282,9 +303,11 @@ class LineLoop {
     }
     if (kind === EV_SLOW) {
       this.feedBlock(text);
+      this.peek(buf, after, len);
     } else if (kind === EV_ONE) {
       if (this.pending) this.finish();
       this.feed(text);
+      this.peek(buf, after, len);
       this.finish();
     }
   }
@@ -319,6 +342,10 @@ class LineLoop {
     this.pending = false;
     const done = this.asm.finish();
     if (done) this.tally.record(done);
+    if (this.next !== null) {
+      this.tally.nextLine(this.next, this.source);
+      this.next = null;
+    }
   }
 
   /** The decoded-text path for the rest of the range (same splitter and parser as stdin). */

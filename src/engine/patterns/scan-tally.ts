@@ -3,7 +3,7 @@
 // add the match to the incident book, or count the record as an unexplained warning/error.
 import { IncidentBook } from '../incidents.js';
 import { LEVEL_CRITICAL, LEVEL_ERROR, LEVEL_WARNING } from '../logs/header-bytes.js';
-import { odooStampTime } from '../logs/parser.js';
+import { odooStampTime, parseText } from '../logs/parser.js';
 import type { LogRecord, PatternMatch } from '../types.js';
 import type { UnclassifiedGrouper } from '../unclassified/grouper.js';
 import type { Matcher } from './matcher.js';
@@ -59,6 +59,15 @@ export class Tally {
     }
     grouper?.follows(record);
     this.opts.onRecord?.(record, m);
+  }
+
+  /** The first line of the record that follows the last one given to `record` (the byte scanner
+   * may skip that record): lets the grouper see the request a werkzeug line names. Not counted. */
+  nextLine(line: string, source: string): void {
+    const g = this.opts.grouper;
+    if (!g) return;
+    const r = parseText(line, source)[0];
+    if (r) g.follows(r);
   }
 
   /** Unmatched one-line Odoo records counted in bulk by level index (only without `since`). */

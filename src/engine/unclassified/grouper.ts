@@ -81,7 +81,7 @@ export class UnclassifiedGrouper {
     this.escalate(incident);
     if (record.kind === 'odoo') {
       if (this.awaiting.size > 256) this.awaiting.clear();
-      this.awaiting.set(`${record.pid}@${record.source}`, { incident, record });
+      this.awaiting.set(record.source, { incident, record });
     }
     return incident;
   }
@@ -99,15 +99,16 @@ export class UnclassifiedGrouper {
     }
   }
 
-  /** Every record, after `unmatched` for the unexplained ones, in source order: a werkzeug 5xx line
-   * right after an unclassified error of the same process names the failed request. Returns the
-   * incident when it learnt its request (its origin is a new object then, so views see the change). */
+  /** Every record, after `unmatched` for the unexplained ones, in source order: when the record
+   * right after an unclassified error is werkzeug's 5xx line of the same process, it names the
+   * failed request. Returns the incident when it learnt its request (its origin is a new object
+   * then, so views see the change). */
   follows(record: LogRecord): Incident | null {
-    if (record.kind !== 'odoo' || this.awaiting.size === 0) return null;
-    const key = `${record.pid}@${record.source}`;
-    const a = this.awaiting.get(key);
+    if (this.awaiting.size === 0) return null;
+    const a = this.awaiting.get(record.source);
     if (!a || a.record === record) return null;
-    this.awaiting.delete(key);
+    this.awaiting.delete(record.source);
+    if (record.kind !== 'odoo' || a.record.kind !== 'odoo' || record.pid !== a.record.pid) return null;
     const request = failedRequestOf(record);
     const o = a.incident.origin;
     if (request === null || o.kind !== 'unclassified' || o.request !== null) return null;
