@@ -1,6 +1,8 @@
 // The engine: owns the store, the probe loop, the log sources and the fixes. Runs the same with
 // or without a terminal; a view subscribes to `store` and calls the EngineIntents methods.
-import { existsSync } from 'node:fs';
+import { existsSync, unwatchFile, watchFile } from 'node:fs';
+import { readOdooConf, resolveOdooDataDir } from './config/odoo-conf.js';
+import { changedOdooKeys } from './config/odoo-conf-changes.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Deployment } from './correlation/model.js';
@@ -47,6 +49,8 @@ export type EngineEvent = { level: 'info' | 'warning' | 'error'; event: string; 
 
 /** How often buffered log records are flushed into the store (renders follow the store). */
 const FLUSH_MS = 100;
+/** How often odoo.conf's mtime is looked at. */
+const ODOO_CONF_POLL_MS = 2000;
 /** How long a log incident must be quiet before its clearing probe may resolve it. */
 const CLEAR_QUIET_MS = 60_000;
 
@@ -157,6 +161,10 @@ export class Engine implements EngineIntents {
     } finally {
       this.replaying = false;
     }
+    if (this.odoo.path) {
+      // Polled stat, not inotify: editors replace the file (rename), which an inotify watch loses.
+      watchFile(this.odoo.path, { interval: ODOO_CONF_POLL_MS, persistent: false }, () => void this.reloadOdooConf('odoo.conf changed'));
+    }
     void this.probeTick();
     this.probeTimer = setInterval(() => void this.probeTick(), this.config.probes.intervalMs);
     this.probeTimer.unref?.();
@@ -166,12 +174,61 @@ export class Engine implements EngineIntents {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.odoo.path) unwatchFile(this.odoo.path);
     if (this.probeTimer) clearInterval(this.probeTimer);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.sources?.stop();
     await this.desk.close();
     await Promise.allSettled(this.probes.map((p) => p.close?.()));
     this.flush();
+  }
+
+  private reloadingConf: Promise<void> = Promise.resolve();
+
+  /**
+   * Reads odoo.conf again (it changed, or Odoo's main pid changed) and moves what follows from it:
+   * the probes and fixes read `this.odoo` (database target, roots, workers), and the log sources
+   * follow a new logfile from its current end. A file that cannot be read keeps the last values.
+   */
+  reloadOdooConf(reason: string): Promise<void> {
+    this.reloadingConf = this.reloadingConf.then(async () => {
+      if (!this.odoo.path || this.stopped) return;
+      let next: OdooConf;
+      try {
+        next = readOdooConf(this.odoo.path).conf;
+      } catch (err) {
+        this.notice(`odoo.conf not re-read (${reason}): ${(err as Error).message}`, 'warning');
+        return;
+      }
+      next.dataDir = resolveOdooDataDir(next, this.config.odoo.user) ?? next.dataDir;
+      const changed = changedOdooKeys(this.odoo, next);
+      if (changed.length === 0) return;
+      const logMoved = next.logfile !== this.odoo.logfile;
+      Object.assign(this.odoo, { ...next, path: this.odoo.path });
+      this.store.setState({ odoo: { ...this.store.getState().odoo, mode: next.workers > 0 ? 'prefork' : 'threaded' } });
+      if (logMoved && !this.deps.sources) await this.restartSources();
+      this.emit({ level: 'info', event: 'odoo-conf.reloaded', reason, changed });
+      this.notice(`odoo.conf re-read (${reason}): ${changed.join(', ')} changed`, 'info');
+    });
+    return this.reloadingConf;
+  }
+
+  /** Follows the log sources odoo.conf now names; files still followed resume where they were. */
+  private async restartSources(): Promise<void> {
+    const positions = this.sources?.positions() ?? new Map();
+    await this.sources?.stop();
+    const specs = defaultSources(this.config, this.odoo, 'end', positions);
+    this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
+    const sources = createSources(
+      specs,
+      (lines: string[], source: string) => {
+        this.pipeline.pushLines(source, lines);
+        this.scheduleFlush(source);
+      },
+      (err: { message: string }) => this.notice(err.message, 'warning'),
+    );
+    this.sources = sources;
+    await sources.start();
   }
 
   /** Per followed file: where reading stands (or stood, once stopped), for a successor to resume. */
@@ -512,6 +569,7 @@ export class Engine implements EngineIntents {
         this.desk.onResolved(i);
       }
     }
+    if (pid !== null && this.odooPid !== null && pid !== this.odooPid) void this.reloadOdooConf('Odoo restarted');
     if (pid !== null) this.odooPid = pid;
 
     const db = probes.database;

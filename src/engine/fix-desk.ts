@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { getFix } from '../fixes/registry.js';
 import { runAttempt, rollbackAttempt, listAttempts, summarize, type AttemptDeps, type AttemptRecord } from '../fixes/attempts.js';
-import type { AlertSink } from './alerts/types.js';
+import type { AlertEvent, AlertSink } from './alerts/types.js';
 import { NO_ALERTS } from './alerts/types.js';
 import { errorMessage } from './errors.js';
 import { loadEscalation, saveEscalation, Escalation } from './escalation.js';
@@ -79,6 +79,11 @@ export class FixDesk {
     } catch {
       /* no history yet */
     }
+  }
+
+  /** Every alert about a root carries its symptoms: the channel hears of them through it. */
+  private tell(event: AlertEvent): void {
+    this.alerts.notify(event.symptoms ? event : { ...event, symptoms: this.engine.book.symptomsOf(event.incident.id) });
   }
 
   /** Stop taking work and let a running fix finish (or roll back). */
@@ -210,7 +215,7 @@ export class FixDesk {
     if (incident.status === 'snoozed' || incident.status === 'resolved') return;
     // A symptom is alerted and healed through its root (the dependency model): nothing of its own.
     if (incident.rootId !== null) return;
-    if (incident.count === 1) this.alerts.notify({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
+    if (incident.count === 1) this.tell({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
     this.escalate(incident);
   }
 
@@ -244,12 +249,12 @@ export class FixDesk {
         return;
       }
       case 'alert':
-        this.alerts.notify({ kind: 'needs-human', incident, at: Date.now() });
+        this.tell({ kind: 'needs-human', incident, at: Date.now() });
         return;
       case 'gave-up': {
         const gaveUp = this.engine.raiseFinding(decision.event.finding);
         this.engine.notice(decision.event.message, 'critical');
-        this.alerts.notify({ kind: 'gave-up', incident: gaveUp ?? incident, at: Date.now() });
+        this.tell({ kind: 'gave-up', incident: gaveUp ?? incident, at: Date.now() });
         this.engine.markIncidentsDirty();
         return;
       }
@@ -264,7 +269,7 @@ export class FixDesk {
    */
   onBecameRoot(incident: Incident): void {
     if (incident.status === 'snoozed' || incident.status === 'resolved' || incident.rootId !== null) return;
-    this.alerts.notify({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
+    this.tell({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
     this.escalate(incident);
   }
 
@@ -273,7 +278,7 @@ export class FixDesk {
     this.askedHuman.delete(incident.fingerprint);
     // A symptom's end is told by its root's resolve: the channel never heard of it on its own.
     if (incident.rootId !== null) return void this.persist();
-    this.alerts.notify({ kind: 'resolved', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
+    this.tell({ kind: 'resolved', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
     void this.persist();
   }
 
@@ -289,7 +294,7 @@ export class FixDesk {
       }
     }
     this.engine.emitEvent({ level: 'warning', event: 'fix.needs-human', incident: incident.id, fix: incident.fix?.id ?? null });
-    this.alerts.notify({ kind: 'needs-human', incident, at: Date.now(), plan });
+    this.tell({ kind: 'needs-human', incident, at: Date.now(), plan });
   }
 
   private async autoAttempt(incident: Incident): Promise<void> {
@@ -304,7 +309,7 @@ export class FixDesk {
       if (!this.askedHuman.has(incident.fingerprint)) {
         this.askedHuman.add(incident.fingerprint);
         const plan = rec.plan ? { summary: rec.plan.summary, preview: rec.plan.preview } : null;
-        this.alerts.notify({ kind: 'needs-human', incident, at: Date.now(), plan });
+        this.tell({ kind: 'needs-human', incident, at: Date.now(), plan });
       }
     } else {
       this.engine.emitEvent({
@@ -316,12 +321,12 @@ export class FixDesk {
         outcome: rec.outcome,
         message: rec.message,
       });
-      this.alerts.notify({ kind: 'fix-result', incident, at: Date.now(), attempt: summarize(rec) });
+      this.tell({ kind: 'fix-result', incident, at: Date.now(), attempt: summarize(rec) });
     }
     if (gaveUp) {
       const gi = this.engine.raiseFinding(gaveUp.finding);
       this.engine.notice(gaveUp.message, 'critical');
-      this.alerts.notify({ kind: 'gave-up', incident: gi, at: Date.now() });
+      this.tell({ kind: 'gave-up', incident: gi, at: Date.now() });
     }
     await this.persist();
   }
