@@ -15,20 +15,23 @@
 //   await odoo.installModule(name)           // update_list + button_immediate_install; returns final state
 //   odoo.psql(sql)                           // as postgres on healdb, rows as string[][] (cells split on |)
 //   odoo.moduleState(name)                   // ir_module_module.state or null
-//   await odoo.restartOdoo({ workers })      // stop by pid file, set `workers` in odoo.conf, up.sh (waits health)
+//   await odoo.restartOdoo({ workers, set }) // set `workers`/keys in odoo.conf, then restart-odoo.sh (below)
 //   await odoo.stopOdoo() / startOdoo()      // stop by pid file / up.sh
 //   odoo.stopPg() / startPg() / pgRunning()  // the private cluster, via pg_ctl as postgres
 //   odoo.ensureUp()                          // PG + Odoo running and healthy (call in beforeAll; a failed
 //                                            // scenario must not break the next one)
+//   odoo.freshLogs()                         // empty both logs in place: no replay of the last scenario
 //   await odoo.health()                      // /web/health?db_server_status=1 → true when "pass"
-//   odoo.restartPgArgv / restartOdooArgv     // argv for fixes.restart.{postgresql,odoo} (allowCommands too)
+//   odoo.restartPgArgv / restartOdooArgv     // argv for fixes.restart.{postgresql,odoo} (allowCommands too);
+//                                            // restart-odoo.sh: under a lock, stop by pid file, up.sh
 //   odoo.healConfig(over)                    // writes an odoo-heal config.yaml for this server (deep-merged)
-//   odoo.startAuto(over)                     // the built binary `--auto`: AutoProcess (JSON lines, waitFor)
+//   odoo.startAuto(over)                     // the built binary `--auto`: AutoProcess (JSON lines, waitFor),
+//                                            // its stdout also in <dir>/auto.jsonl
 //   await odoo.check(over)                   // `check --json`: { code, json, stderr }
 // The config written by healConfig follows both logs (server log + stderr log), probes every second,
 // restarts through the scripts above, and keeps its state in a fresh temp dir per call.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -137,6 +140,7 @@ export async function startRealOdoo(): Promise<RealOdooInfo> {
   if (reuse) {
     // A base kept by an earlier run (REALODOO_KEEP=1): start what is down, keep it afterwards.
     const kept = JSON.parse(readFileSync(join(reuse, 'realodoo-info.json'), 'utf8')) as RealOdooInfo;
+    writeHelperScripts(kept);
     runScript(kept, 'up.sh');
     return kept;
   }
@@ -205,13 +209,18 @@ function writeHelperScripts(info: RealOdooInfo): void {
       '#!/bin/sh',
       '# written by test/helpers/real-odoo.ts: stop Odoo by its pid file, then up.sh (starts it, waits for health)',
       'cd /',
+      // One restart at a time (the test's own and odoo-heal's): two up.sh racing start two servers,
+      // one loses the port and the pid file names the wrong one.
+      `exec 9>${join(info.base, 'restart.lock')}`,
+      'flock 9',
       `pid=$(cat ${join(info.base, 'run', 'odoo.pid')} 2>/dev/null)`,
       'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then',
       '  kill -TERM "$pid"',
       '  i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.5; i=$((i+1)); done',
       '  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"',
       'fi',
-      `exec env ${env} ${join(info.shared, 'up.sh')}`,
+      // 9>&- : the server up.sh starts must not inherit the lock (it would hold it for its lifetime).
+      `env ${env} ${join(info.shared, 'up.sh')} 9>&-`,
       '',
     ].join('\n'),
     { mode: 0o700 },
@@ -345,7 +354,9 @@ export class RealOdoo {
     execFileSync('runuser', ['-u', 'postgres', '--', join(this.pgBin, 'pg_ctl'), '-D', this.pgData, '-m', 'fast', '-w', '-t', '60', 'stop'], { cwd: '/', stdio: 'pipe' });
   }
 
+  /** Starts the cluster unless it runs already (odoo-heal's restart fix may have been first). */
   startPg(): void {
+    if (this.pgRunning()) return;
     execFileSync(
       'runuser',
       ['-u', 'postgres', '--', join(this.pgBin, 'pg_ctl'), '-D', this.pgData, '-l', join(this.base, 'pg', 'postgres.log'), '-w', '-t', '60', 'start'],
@@ -376,6 +387,14 @@ export class RealOdoo {
     runScript(this.info, 'up.sh');
   }
 
+  /**
+   * Empties Odoo's log and stderr log in place (as logrotate's copytruncate: Odoo keeps writing at the
+   * new end), so a scenario's `--auto` does not replay the previous scenario's faults at start.
+   */
+  freshLogs(): void {
+    for (const f of [this.serverLog, this.stdoutLog]) if (existsSync(f)) truncateSync(f, 0);
+  }
+
   /** Back to a healthy server whatever the last scenario left (PG stopped, Odoo dead). */
   ensureUp(): void {
     runScript(this.info, 'up.sh');
@@ -386,9 +405,9 @@ export class RealOdoo {
     const set: Record<string, string | number> = { ...(opts.set ?? {}) };
     if (opts.workers !== undefined) set.workers = opts.workers;
     if (Object.keys(set).length) this.setOdooConf(set);
-    await this.stopOdoo();
     this.uid = null;
-    runScript(this.info, 'up.sh');
+    const r = spawnSync(this.restartOdooArgv[0]!, [], { encoding: 'utf8', timeout: 600_000 });
+    if (r.status !== 0) throw new Error(`restart-odoo.sh failed (exit ${r.status}):\n${(r.stdout ?? '').slice(-2000)}\n${(r.stderr ?? '').slice(-2000)}`);
   }
 
   /** Sets keys in odoo.conf's [options] (replacing or appending), keeping owner and mode. */
@@ -434,6 +453,8 @@ export class RealOdoo {
       env: { PATH: process.env.PATH, HOME: dir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // A copy on disk for a post-mortem (REALODOO_KEEP=1 keeps nothing of it; the dir is in $TMPDIR).
+    child.stdout.on('data', (d: Buffer) => appendFileSync(join(dir, 'auto.jsonl'), d));
     return Object.assign(collectJsonLines(child), { dir });
   }
 

@@ -1,0 +1,51 @@
+// PostgreSQL stopped under the real Odoo 18 (prefork): `--auto` must report the outage, restart the
+// cluster through the configured command (the default ladder: wait one round, then restart
+// PostgreSQL), and the fix counts only when Odoo itself answers /web/health with its database again.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AutoProcess, Line } from '../helpers/auto-sandbox.js';
+import { realOdoo, skipReason } from '../helpers/real-odoo.js';
+
+const odoo = realOdoo();
+let auto: AutoProcess | null = null;
+afterAll(() => {
+  auto?.kill('SIGKILL');
+  odoo?.ensureUp();
+});
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe.skipIf(!odoo)(`PostgreSQL stopped under the real Odoo${odoo ? '' : ` (skipped: ${skipReason()})`}`, () => {
+  it('one outage is reported, the restart fix brings PostgreSQL back and Odoo answers health again', async () => {
+    const o = odoo!;
+    o.ensureUp();
+    o.freshLogs();
+    auto = o.startAuto();
+    await auto.waitFor((l) => l.event === 'ready', 'ready', 30_000);
+    // A few rounds on a healthy server (fresh logs) open nothing about the database.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(auto.lines.filter((l) => l.event === 'incident.opened' && /postgres|database/i.test(String(l.title)))).toEqual([]);
+    const from = auto.lines.length;
+    const after = (l: Line) => auto!.lines.indexOf(l) >= from;
+
+    o.stopPg();
+    expect(await o.health()).toBe(false);
+
+    const fixed = await auto.waitFor((l) => after(l) && l.event === 'fix.result' && l.fix === 'restart-service', 'the PostgreSQL restart', 120_000);
+    expect(fixed.outcome, String(fixed.message)).toBe('verified');
+    expect(String(fixed.message)).toMatch(/postgresql/i);
+    expect(o.pgRunning()).toBe(true);
+    await until('Odoo /web/health with db_server_status passes', () => o.health(), 60_000);
+
+    // What the admin was told during the outage: every incident opened, for the record of the run.
+    const openedTitles = auto.lines.slice(from).filter((l: Line) => l.event === 'incident.opened').map((l) => String(l.title));
+    console.warn(`postgres-stopped: ${openedTitles.length} incident(s) opened: ${openedTitles.join(' | ')}`);
+    const all = auto.lines.filter((l: Line) => l.event === 'incident.opened').map((l) => String(l.title));
+    expect(all.filter((t) => /PostgreSQL is unreachable/.test(t))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,55 @@
+// Threaded mode (workers = 0) and a PostgreSQL restart: Odoo's cron thread dies for good (only on
+// stderr); `--auto` must raise the cron-thread incident, restart Odoo, and scheduled actions must run
+// again — proven by ir_cron.lastcall advancing after a NOTIFY cron_trigger wakes the new cron thread.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AutoProcess } from '../helpers/auto-sandbox.js';
+import { realOdoo, skipReason } from '../helpers/real-odoo.js';
+
+const odoo = realOdoo();
+let auto: AutoProcess | null = null;
+afterAll(async () => {
+  auto?.kill('SIGKILL');
+  if (odoo) await odoo.restartOdoo({ workers: 2 });
+});
+
+describe.skipIf(!odoo)(`threaded Odoo after a PostgreSQL restart${odoo ? '' : ` (skipped: ${skipReason()})`}`, () => {
+  it('raises the cron-thread incident, restarting Odoo heals it and ir_cron.lastcall advances', async () => {
+    const o = odoo!;
+    o.ensureUp();
+    await o.restartOdoo({ workers: 0 });
+    o.freshLogs();
+    const pidBefore = o.odooPid();
+    auto = o.startAuto();
+    await auto.waitFor((l) => l.event === 'ready', 'ready', 30_000);
+
+    // PostgreSQL goes away; odoo-heal's own ladder restarts it (the PostgreSQL restart).
+    o.stopPg();
+
+    // Followed by its title through the alert lines: the fix result line carries no title.
+    const fixed = await auto.waitFor(
+      (l) => l.event === 'alert.fix-result' && /cron threads crashed/i.test(String(l.title)),
+      'the cron-thread incident fixed',
+      180_000,
+    );
+    expect(fixed.fix).toBe('restart-service');
+    expect(fixed.outcome).toBe('verified');
+    const result = auto.lines.find((l) => l.event === 'fix.result' && l.attempt === fixed.attempt);
+    expect(String(result?.message)).toMatch(/odoo is back/);
+    expect(o.pgRunning()).toBe(true);
+    expect(o.odooPid()).not.toBe(pidBefore);
+    expect(await o.health()).toBe(true);
+
+    // A scheduled action runs again: make one due, wake the cron thread, watch lastcall move.
+    const [id, lastcall] = o.psql("SELECT id, coalesce(lastcall::text, '') FROM ir_cron WHERE active ORDER BY id LIMIT 1")[0]!;
+    o.psql(`UPDATE ir_cron SET nextcall = now() at time zone 'utc' - interval '1 minute' WHERE id = ${id}`);
+    const end = Date.now() + 120_000;
+    let now = lastcall;
+    while (Date.now() < end) {
+      o.psql(`NOTIFY cron_trigger, '${o.db}'`);
+      now = o.psql(`SELECT coalesce(lastcall::text, '') FROM ir_cron WHERE id = ${id}`)[0]![0]!;
+      if (now !== lastcall) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(now, `ir_cron ${id} lastcall`).not.toBe(lastcall);
+  });
+});
