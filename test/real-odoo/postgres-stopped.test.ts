@@ -45,7 +45,16 @@ describe.skipIf(!odoo)(`PostgreSQL stopped under the real Odoo${odoo ? '' : ` (s
     // What the admin was told during the outage: every incident opened, for the record of the run.
     const openedTitles = auto.lines.slice(from).filter((l: Line) => l.event === 'incident.opened').map((l) => String(l.title));
     console.warn(`postgres-stopped: ${openedTitles.length} incident(s) opened: ${openedTitles.join(' | ')}`);
-    const all = auto.lines.filter((l: Line) => l.event === 'incident.opened').map((l) => String(l.title));
-    expect(all.filter((t) => /PostgreSQL is unreachable/.test(t))).toHaveLength(1);
+    // One root cause (issue 12 section 1): exactly one root alert, and every other critical incident
+    // alerted during the outage is listed among its symptoms. (Seen here: Odoo's own "failed to
+    // connect" record can be alerted some milliseconds before the probe names the root; it is then
+    // linked, not left as a second cause.)
+    const alerts = auto.lines.slice(from).filter((l: Line) => l.event === 'alert.opened' && l.severity === 'critical');
+    const roots = alerts.filter((l) => Array.isArray(l.symptoms));
+    expect(new Set(roots.map((l) => l.incident)).size, JSON.stringify(alerts)).toBe(1);
+    const symptoms = new Set((roots[0]!.symptoms as string[]).map(String));
+    const others = [...new Set(alerts.map((l) => String(l.incident)))].filter((id) => id !== roots[0]!.incident);
+    expect(others.filter((id) => !symptoms.has(id)), JSON.stringify(alerts)).toEqual([]);
+    if (others.length) console.warn(`postgres-stopped: ${others.length} symptom(s) alerted before their root was known`);
   });
 });

@@ -25,9 +25,12 @@ describe.skipIf(!odoo)(`threaded Odoo after a PostgreSQL restart${odoo ? '' : ` 
     // PostgreSQL goes away; odoo-heal's own ladder restarts it (the PostgreSQL restart).
     o.stopPg();
 
-    // Followed by its title through the alert lines: the fix result line carries no title.
+    // The cron thread's death is on stderr ("Cron threads crashed", a symptom of the outage) and, once
+    // PostgreSQL is back, the follow-up "Cron threads died while PostgreSQL was down" is what restarts
+    // Odoo. Followed by title through the alert lines: the fix result line carries no title.
+    await auto.waitFor((l) => l.event === 'incident.opened' && /cron threads/i.test(String(l.title)), 'a cron-thread incident', 90_000);
     const fixed = await auto.waitFor(
-      (l) => l.event === 'alert.fix-result' && /cron threads crashed/i.test(String(l.title)),
+      (l) => l.event === 'alert.fix-result' && /cron threads/i.test(String(l.title)),
       'the cron-thread incident fixed',
       180_000,
     );
