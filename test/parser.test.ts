@@ -28,13 +28,16 @@ describe('parser on the real Odoo 18 logs', () => {
       'cron_deprecated_field_fixed.log': 23,
       'db_connection_threaded.log': 86,
       'db_connection_threaded.stdout.log': 3,
+      'db_not_initialized.log': 11,
       'disk_full_filestore.log': 29,
       'module_not_found_external_dependency.log': 16,
       'module_not_found_no_such_module.log': 18,
+      'module_states_not_loaded.log': 19,
       'permission_denied_filestore.log': 47,
       'python_syntax_error.log': 32,
       'too_many_db_connections.log': 445,
       'unclassified_route_and_cron.log': 26,
+      'websocket_not_evented.log': 2,
       'worker_limit_time.log': 64,
     };
     expect(readdirSync(LOGS).sort()).toEqual(Object.keys(expected).sort());

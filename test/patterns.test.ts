@@ -34,11 +34,19 @@ describe('default patterns on every real log', () => {
     },
     'db_connection_threaded.log': { 'db-unreachable': 16, 'db-connection-failed': 18 },
     'db_connection_threaded.stdout.log': { 'cron-thread-crashed': 2 },
+    'db_not_initialized.log': { 'db-not-initialized|db=emptydb': 1 },
     'disk_full_filestore.log': { 'disk-full': 3 },
     'module_not_found_external_dependency.log': {
       'module-external-dependency|module=ext_dep_missing|dependency=nonexistent_lib_xyz': 1,
     },
     'module_not_found_no_such_module.log': { 'module-invalid-name|modules=no_such_module': 1 },
+    // Odoo 18's wordings for an installed module without a directory and one stuck 'to upgrade'.
+    'module_states_not_loaded.log': {
+      "module-not-found|module=|modules=['heal_gone_module']": 1,
+      'module-not-installable|module=heal_gone_module': 1,
+      'module-not-installable|module=heal_half_module': 1,
+      'module-inconsistent-states': 1,
+    },
     // 8 PermissionErrors on 8 different paths of one filestore: one incident.
     'permission_denied_filestore.log': { [`permission-denied|path=${FS}`]: 8, [`filestore-file-missing|path=${FS}`]: 2 },
     'python_syntax_error.log': {
@@ -48,6 +56,7 @@ describe('default patterns on every real log', () => {
     'too_many_db_connections.log': { 'db-too-many-connections': 2, 'db-connection-failed': 100 },
     // No pattern knows a ZeroDivisionError in custom code: an unclassified incident (test/unclassified-*.test.ts).
     'unclassified_route_and_cron.log': {},
+    'websocket_not_evented.log': { 'websocket-not-evented': 1 },
     'worker_limit_time.log': { 'worker-timeout|worker=Cron': 8, 'worker-timeout|worker=HTTP': 2, 'worker-cpu-limit': 4 },
   };
 
