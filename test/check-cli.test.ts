@@ -41,7 +41,7 @@ function odooHttp(): Promise<number> {
 function writeOdooConf(dbPort: number): void {
   writeFileSync(
     fake.conf,
-    ['[options]', `db_host = 127.0.0.1`, `db_port = ${dbPort}`, 'db_user = postgres', 'db_name = postgres', `http_port = ${httpPort}`, `logfile = ${logfile}`, `data_dir = ${dir}`, ''].join('\n'),
+    ['[options]', `db_host = 127.0.0.1`, `db_port = ${dbPort}`, 'db_user = postgres', 'db_name = postgres', `http_port = ${httpPort}`, `logfile = ${logfile}`, `data_dir = ${dir}`, 'http_interface = 127.0.0.1', 'db_maxconn = 4', ''].join('\n'),
   );
 }
 
@@ -83,7 +83,7 @@ describe('odoo-heal check', () => {
     expect(report.status).toBe('ok');
     expect(report.exitCode).toBe(0);
     expect(report.probes.map((p) => p.probe).sort()).toEqual(
-      ['database', 'disk', 'memory', 'network', 'odoo_db', 'odoo_http', 'process', 'services'].sort(),
+      ['database', 'disk', 'memory', 'network', 'odoo_conf', 'odoo_db', 'odoo_http', 'process', 'services'].sort(),
     );
     expect(r.code).toBe(0);
   });

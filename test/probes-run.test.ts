@@ -47,7 +47,7 @@ describe('probe runner', () => {
 
   it('hostProbes gives one instance of every probe but database, and they all run on this host', async () => {
     const probes = hostProbes();
-    expect(probes.map((p) => p.name).sort()).toEqual(PROBE_NAMES.filter((n) => n !== 'database' && n !== 'odoo_db').sort());
+    expect(probes.map((p) => p.name).sort()).toEqual(PROBE_NAMES.filter((n) => n !== 'database' && n !== 'odoo_db' && n !== 'odoo_conf').sort());
     // Nothing listens on port 1: odoo_http is critical, the rest report real figures.
     const results = await runProbes(probes, testCtx(testConfig(), testOdoo({ httpPort: 1, path: '/nonexistent/odoo.conf' })), 5000);
     for (const r of results) {

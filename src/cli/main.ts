@@ -175,6 +175,7 @@ export function buildProgram(): Command {
     .command('config')
     .description('show the effective configuration (defaults + config file + odoo.conf), secrets masked')
     .option('--json', 'machine-readable output')
+    .option('--audit', "audit odoo.conf: each finding names the line to change and why; exit 1 warnings, 2 errors")
     .action(async (opts) => runCommand(async () => (await import('./commands/config.js')).run(globals(), opts)));
 
   program

@@ -16,6 +16,7 @@ import { readTail } from './logs/tail.js';
 import { Matcher } from './patterns/matcher.js';
 import { UnclassifiedGrouper } from './unclassified/grouper.js';
 import { createDatabaseProbe } from './probes/database.js';
+import { createOdooConfProbe } from './config-audit/probe.js';
 import { createOdooDbProbe } from './probes/odoo-db/probe.js';
 import { hostProbes, runProbe, runProbes } from './probes/run.js';
 import type { Incident, LogRecord, ProbeName, ProbeResult, Severity, Status } from './types.js';
@@ -77,7 +78,7 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   const started = now();
   const { config, odoo } = opts;
   const probeTimeout = Math.max(100, Math.min(config.probes.timeoutMs, opts.budgetMs - 200));
-  const probes = [...hostProbes(), createDatabaseProbe()];
+  const probes = [...hostProbes(), createDatabaseProbe(), createOdooConfProbe({ everyRun: true })];
   // Odoo's tables (the filestore sample only for `check --deep`: it stats files) once the database
   // probe has answered: no second connection racing the latency measurement, and no pointless
   // queries when PostgreSQL is down.

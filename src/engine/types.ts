@@ -204,7 +204,7 @@ export interface Incident {
 // Probes
 // ---------------------------------------------------------------------------------------------
 
-export type ProbeName = 'process' | 'database' | 'disk' | 'memory' | 'services' | 'network' | 'odoo_http' | 'odoo_db';
+export type ProbeName = 'process' | 'database' | 'disk' | 'memory' | 'services' | 'network' | 'odoo_http' | 'odoo_db' | 'odoo_conf';
 export const PROBE_NAMES: readonly ProbeName[] = [
   'process',
   'database',
@@ -214,6 +214,7 @@ export const PROBE_NAMES: readonly ProbeName[] = [
   'network',
   'odoo_http',
   'odoo_db',
+  'odoo_conf',
 ];
 
 /** A problem a probe found; becomes (or keeps open) the incident `probe:<probe>:<key>`. */

@@ -5,6 +5,7 @@ import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
 import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
 import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
 import { cronOverdue } from './lib/cron-overdue.js';
+import { auditConfig, auditLine } from '../engine/config-audit/audit.js';
 import { CRON_FOLLOW_UP_KEY } from '../engine/correlation/follow-ups.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
@@ -118,6 +119,21 @@ export const restartService: Fix<RestartParams, RestartData> = {
         applicable: false,
         data: { service, argv: [], probe, verifyBudgetMs, confirmation },
       };
+    }
+    if (service === 'odoo') {
+      // Restarting into a config Odoo cannot work with turns a degraded server into a dead one.
+      const hard = (await auditConfig(ctx.config, ctx.odoo).catch(() => [])).filter((f) => f.severity === 'error');
+      if (hard.length > 0) {
+        return {
+          ...base,
+          summary: `Refusing to restart Odoo: odoo.conf has ${hard.length} hard error${hard.length > 1 ? 's' : ''} (odoo-heal config --audit)`,
+          why: 'Odoo would come back into a respawn loop or fail to serve: fix odoo.conf first.',
+          preview: `${seen}\n${hard.map((f) => `${auditLine(f, ctx.odoo.path)}\n  why: ${f.why}\n  change to: ${f.suggest}`).join('\n')}`,
+          actions: [],
+          applicable: false,
+          data: { service, argv: [], probe, verifyBudgetMs, confirmation },
+        };
+      }
     }
     if (!argv) {
       const steps = [

@@ -5,8 +5,23 @@ import { describeConfig, maskedConfig } from '../../engine/config/print.js';
 import type { GlobalOptions } from '../main.js';
 import { print, printErr, printJson } from '../output.js';
 
-export async function run(globals: GlobalOptions, opts: { json?: boolean }): Promise<number> {
+export async function run(globals: GlobalOptions, opts: { json?: boolean; audit?: boolean }): Promise<number> {
   const { config, odoo, warnings } = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+  if (opts.audit) {
+    const { auditConfig, auditLine } = await import('../../engine/config-audit/audit.js');
+    const list = await auditConfig(config, odoo);
+    const code = list.some((f) => f.severity === 'error') ? 2 : list.length > 0 ? 1 : 0;
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ format: 'odoo-heal/config-audit@1', odooConf: odoo.path, exitCode: code, findings: list }, null, 2)}\n`);
+    } else {
+      for (const w of warnings) process.stderr.write(`odoo-heal: ${w}\n`);
+      if (list.length === 0) process.stdout.write(`${odoo.path ?? 'odoo.conf'}: no finding\n`);
+      for (const f of list) {
+        process.stdout.write(`${f.severity.toUpperCase()} ${auditLine(f, odoo.path)}\n  why: ${f.why}\n  change to: ${f.suggest}\n`);
+      }
+    }
+    return code;
+  }
   if (opts.json) {
     printJson({ format: 'odoo-heal/config@1', ...maskedConfig(config, odoo), warnings });
   } else {

@@ -1,0 +1,67 @@
+// The facts the odoo.conf audit weighs settings against: PostgreSQL's connection limits, RAM, a
+// running worker's virtual size, whether gevent listens, whether nginx runs. Each is optional: a
+// fact that cannot be read drops the rules that need it, never the audit.
+import { readFile } from 'node:fs/promises';
+import type { Config, OdooConf } from '../config/types.js';
+import { withPgClient } from '../probes/pg-connect.js';
+import { buildTree, scanOdooProcesses } from '../probes/process.js';
+import type { AuditFacts } from './rules.js';
+
+async function pgLimits(odoo: OdooConf, budgetMs: number): Promise<AuditFacts['pg']> {
+  try {
+    return await withPgClient(odoo, { budgetMs, applicationName: 'odoo-heal config audit' }, async (c) => {
+      const r = await c.query<{ max: number; reserved: number; other: number }>(`
+        select current_setting('max_connections')::int as max,
+               current_setting('superuser_reserved_connections')::int
+                 + coalesce((select setting::int from pg_settings where name = 'reserved_connections'), 0) as reserved,
+               (select count(*) from pg_stat_activity
+                 where backend_type = 'client backend' and usename is distinct from current_user)::int as other`);
+      const row = r.rows[0]!;
+      return { maxConnections: row.max, reserved: row.reserved, otherDatabasesUse: row.other };
+    });
+  } catch {
+    return null;
+  }
+}
+
+async function memTotal(): Promise<number | null> {
+  try {
+    const m = /^MemTotal:\s+(\d+)\s+kB/m.exec(await readFile('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a TCP socket listens on `port` (any address), from /proc/net/tcp and tcp6. */
+export async function listening(port: number): Promise<boolean | null> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let read = false;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      const text = await readFile(f, 'utf8');
+      read = true;
+      for (const line of text.split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols[3] === '0A' && cols[1]?.endsWith(hex)) return true;
+      }
+    } catch {
+      /* not there (no IPv6) */
+    }
+  }
+  return read ? false : null;
+}
+
+export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<AuditFacts> {
+  const [pg, ramBytes, scan, gevent] = await Promise.all([
+    pgLimits(odoo, config.probes.timeoutMs),
+    memTotal(),
+    scanOdooProcesses().catch(() => null),
+    odoo.workers > 0 ? listening(odoo.geventPort) : Promise.resolve(null),
+  ]);
+  const tree = scan ? buildTree(scan, { odoo }) : null;
+  const sizes = tree ? tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.stat.vsizeBytes) : [];
+  const nginxRunning = scan ? [...scan.processes.values()].some((p) => p.comm === 'nginx') : false;
+  // Only a running Odoo says whether gevent is missing; a stopped one has nothing to listen.
+  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning };
+}
