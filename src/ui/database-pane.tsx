@@ -4,6 +4,8 @@ import { Text } from 'ink';
 import { memo } from 'react';
 import { rangeOf, sparkline } from './charts.js';
 import { useEngine } from './context.js';
+import { cronVerdict, type OdooDbData } from '../engine/probes/odoo-db/probe.js';
+import type { ProbeResult } from '../engine/types.js';
 import { bar, formatBytes, formatMs } from './format.js';
 import { Line, PaneFrame } from './pane-frame.js';
 import { sanitizeText } from './sanitize.js';
@@ -14,6 +16,8 @@ export const DatabasePane = memo(function DatabasePane({ width, height }: { widt
   const theme = useTheme();
   const result = useEngine((s) => s.probes.database);
   const latencyHistory = useEngine((s) => s.history.dbLatencyMs);
+  // The scheduled actions' line: overdue / failing / running, from the odoo_db probe (once a minute).
+  const cron = useEngine((s) => s.probes.odoo_db);
   const view = databaseView(result);
 
   if (!result || !view) {
@@ -67,9 +71,23 @@ export const DatabasePane = memo(function DatabasePane({ width, height }: { widt
         <Text color={theme.color('cyan')}>{sparkline(latencyHistory, Math.max(0, width - 12), latencyRange)}</Text>{' '}
         {formatMs(latencyRange.max)}
       </Line>
+      {cronLine(cron, theme)}
       {result.status !== 'ok' ? (
         <Line color={statusColor}>{sanitizeText(result.summary)}</Line>
       ) : null}
     </PaneFrame>
   );
 });
+
+/** `cron late 0 fail 0 run 1`: overdue, failing and running scheduled actions over every database. */
+function cronLine(r: ProbeResult | undefined, theme: ReturnType<typeof useTheme>) {
+  const data = r?.data as OdooDbData | null | undefined;
+  if (!r || !data || !Array.isArray(data.crons)) return null;
+  const v = cronVerdict(data.crons);
+  const n = (count: number, color: 'red' | 'yellow') => <Text color={count ? theme.color(color) : undefined}>{count}</Text>;
+  return (
+    <Line>
+      cron late {n(v.overdue.length, 'red')} fail {n(v.failing.length, 'yellow')} run {v.running.length}
+    </Line>
+  );
+}

@@ -176,6 +176,18 @@ describe('console panes from store states', () => {
     expect(tf).toMatch(/4200\s+http\s+3%\s+180M\s+22%\s+12s/);
   });
 
+  it('the database pane carries the scheduled actions line: overdue / failing / running', async () => {
+    const store = newStore();
+    healthyState(store);
+    const job = { database: 'healdb', id: 1, name: 'x', active: true, intervalSeconds: 60, lateSeconds: 9000, sinceLastSeconds: null, failureCount: 0, failingSeconds: null, running: null };
+    const crons = [{ database: 'healdb', activeCount: 3, activeIds: [1, 2, 3], overdue: [job], failing: [], running: [{ ...job, id: 2 }], stuck: [], tracksFailures: true }];
+    store.setState((s) => ({ probes: { ...s.probes, odoo_db: probe('odoo_db', 'critical', 'x', { databases: ['healdb'], truncated: false, crons, queues: [], filestore: null, filestoreAt: null, queriedAt: 0, stuckAfterSeconds: 120, errors: [] }) } }));
+    const m = await open(store, intentsDouble());
+    const f = m.frame();
+    expectFits(f, 80, 24);
+    expect(f).toContain('cron late 1 fail 0 run 1');
+  });
+
   it('long lines are cut to the width, never wrapped', async () => {
     const store = newStore();
     healthyState(store);
