@@ -24,7 +24,8 @@
 //   await odoo.health()                      // /web/health?db_server_status=1 → true when "pass"
 //   odoo.restartPgArgv / restartOdooArgv     // argv for fixes.restart.{postgresql,odoo} (allowCommands too);
 //                                            // restart-odoo.sh: under a lock, stop by pid file, up.sh
-//   odoo.healConfig(over)                    // writes an odoo-heal config.yaml for this server (deep-merged)
+//   odoo.healConfig(over)                    // writes an odoo-heal config.yaml for this server (deep-merged),
+//                                            // in <base>/runs/run-*/ (removed with the base at teardown)
 //   odoo.startAuto(over)                     // the built binary `--auto`: AutoProcess (JSON lines, waitFor),
 //                                            // its stdout also in <dir>/auto.jsonl
 //   await odoo.check(over)                   // `check --json`: { code, json, stderr }
@@ -422,7 +423,9 @@ export class RealOdoo {
 
   /** An odoo-heal config.yaml for this server in a fresh temp dir; `over` is deep-merged over it. */
   healConfig(over: Record<string, unknown> = {}): { dir: string; config: string; stateDir: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'odoo-heal-ro-run-'));
+    // Under the base dir, so the teardown that removes the base removes every run's config and state.
+    mkdirSync(join(this.base, 'runs'), { recursive: true });
+    const dir = mkdtempSync(join(this.base, 'runs', 'run-'));
     const stateDir = join(dir, 'state');
     const base = {
       odoo: { config: this.conf, url: this.url, user: 'odoo' },

