@@ -12,12 +12,12 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean; audit?
     const list = await auditConfig(config, odoo);
     const code = list.some((f) => f.severity === 'error') ? 2 : list.length > 0 ? 1 : 0;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ format: 'odoo-heal/config-audit@1', odooConf: odoo.path, exitCode: code, findings: list }, null, 2)}\n`);
+      printJson({ format: 'odoo-heal/config-audit@1', odooConf: odoo.path, exitCode: code, findings: list });
     } else {
-      for (const w of warnings) process.stderr.write(`odoo-heal: ${w}\n`);
-      if (list.length === 0) process.stdout.write(`${odoo.path ?? 'odoo.conf'}: no finding\n`);
+      for (const w of warnings) printErr(`odoo-heal: ${w}\n`);
+      if (list.length === 0) print(`${odoo.path ?? 'odoo.conf'}: no finding\n`);
       for (const f of list) {
-        process.stdout.write(`${f.severity.toUpperCase()} ${auditLine(f, odoo.path)}\n  why: ${f.why}\n  change to: ${f.suggest}\n`);
+        print(`${f.severity.toUpperCase()} ${auditLine(f, odoo.path)}\n  why: ${f.why}\n  change to: ${f.suggest}\n`);
       }
     }
     return code;
