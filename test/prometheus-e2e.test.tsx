@@ -1,7 +1,7 @@
 // A real Prometheus (Debian's `prometheus`) scrapes two odoo-heal --auto instances, each with its
 // own state dir and HTTP port, and evaluates the shipped rules (deploy/prometheus): a fault in one
 // instance fires the expected alert with that instance's label, and only that one.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { resolve } from 'node:path';
 import { render } from 'ink-testing-library';
@@ -136,7 +136,16 @@ scrape_configs:
     expect((await alerts()).filter((x) => x.labels['alertname']?.startsWith('OdooHeal'))).toEqual([]);
 
     // The fault: a module install that fails on removed ir.cron fields, in instance A's log.
-    a.sb.appendFixture('cron_deprecated_field.log');
+    // Stamped now: health (like check) judges log incidents by how recent their records are.
+    const stamp = (() => {
+      const n = new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString();
+      return `${n.slice(0, 10)} ${n.slice(11, 19)},000`;
+    })();
+    const fault = readFileSync(resolve(import.meta.dirname, 'fixtures', 'logs', 'cron_deprecated_field.log'), 'utf8').replace(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}/gm,
+      stamp,
+    );
+    appendFileSync(a.sb.log, fault);
     await a.auto.waitFor((l) => l.event === 'incident.opened', 'the incident in instance A');
     const firing = await until('the alert to fire', async () => {
       const f = (await alerts()).filter((x) => x.labels['alertname'] === 'OdooHealCriticalIncident' && x.state === 'firing');
