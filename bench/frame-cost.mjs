@@ -35,7 +35,7 @@ const React = (await import('react')).default;
 const { render } = await import('ink');
 const { ConsoleApp } = await distImport('ui/app.js');
 const { installFastOutput, inkOutput, fastOutputStats } = await distImport('ui/fast-output.js');
-const { createEngineStore, pushBounded } = await distImport('engine/store.js');
+const { createEngineStore, pushBounded } = await distImport('engine/state/store.js');
 const { parseText } = await distImport('engine/logs/parser.js');
 
 if (!inkOutput) throw new Error('Ink is not the pinned version: nothing to compare');

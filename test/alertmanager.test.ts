@@ -2,9 +2,9 @@
 // 127.0.0.1: alerts arrive with their labels, are grouped into one notification, are re-sent while
 // active, and resolve with endsAt.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlertmanagerSink } from '../src/engine/alerts/alertmanager.js';
-import type { AlertLogEvent } from '../src/engine/alerts/dispatcher.js';
-import type { Incident } from '../src/engine/types.js';
+import { createAlertmanagerSink } from '../src/engine/outputs/alerts/alertmanager.js';
+import type { AlertLogEvent } from '../src/engine/outputs/alerts/dispatcher.js';
+import type { Incident } from '../src/engine/core/types.js';
 import { startReceiver, type AlertReceiver } from './helpers/alert-receiver.js';
 import { missingTools, startAlertmanager, type Server } from './helpers/prom-tools.js';
 

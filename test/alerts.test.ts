@@ -1,10 +1,10 @@
 // Alert dispatcher against real HTTP receivers on 127.0.0.1: exact Mattermost and webhook JSON,
 // severity routing, cooldown/dedup, resolved messages, summaries, retries, timeouts, draining.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAlertSink, type AlertLogEvent } from '../src/engine/alerts/dispatcher.js';
-import type { AlertEvent } from '../src/engine/alerts/types.js';
+import { createAlertSink, type AlertLogEvent } from '../src/engine/outputs/alerts/dispatcher.js';
+import type { AlertEvent } from '../src/engine/run/alert-sink.js';
 import type { AlertTarget, Config } from '../src/engine/config/types.js';
-import type { Incident } from '../src/engine/types.js';
+import type { Incident } from '../src/engine/core/types.js';
 import { startReceiver, type AlertReceiver } from './helpers/alert-receiver.js';
 
 const T0 = Date.UTC(2026, 10, 28, 19, 59, 44);

@@ -46,7 +46,7 @@ function writeOdooConf(dbPort: number): void {
 }
 
 beforeAll(async () => {
-  ensureBuilt(['src/cli/commands/check.ts', 'src/engine/health.ts']);
+  ensureBuilt(['src/cli/commands/check.ts', 'src/engine/run/health.ts']);
   cluster = await startCluster();
   fake = createFakeOdoo();
   httpPort = await odooHttp();

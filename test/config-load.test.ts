@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ConfigError } from '../src/engine/errors.js';
+import { ConfigError } from '../src/engine/core/errors.js';
 import { defaultConfig, defaultStateDir } from '../src/engine/config/defaults.js';
 import { loadConfig, type LoadConfigOptions } from '../src/engine/config/load.js';
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { defaultOdooConf } from '../src/engine/config/defaults.js';
 import { parseOdooConf, parseOdooConfDetailed, readOdooConf, resolveOdooDataDir } from '../src/engine/config/odoo-conf.js';
-import { ConfigError } from '../src/engine/errors.js';
+import { ConfigError } from '../src/engine/core/errors.js';
 
 const FIXTURES = resolve('test/fixtures/config');
 let dir: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/engine/config/load.js';
 import { readOdooConf } from '../src/engine/config/odoo-conf.js';
-import type { EngineEvent } from '../src/engine/engine.js';
+import type { EngineEvent } from '../src/engine/run/engine.js';
 import { startDemo, postgresUnavailable, type Demo } from '../src/demo/demo.js';
 import { buildSandbox, createSandboxRoot, DENIED_ATTACHMENT } from '../src/demo/sandbox.js';
 import { loadBundledLog, odooTimestamp, restamp, splitRecords, werkzeugTimestamp } from '../src/demo/records.js';

@@ -17,7 +17,7 @@ function stale(): boolean {
     ['src/engine/logs/parser.ts', 'dist/engine/logs/parser.js'],
     ['src/engine/patterns/matcher.ts', 'dist/engine/patterns/matcher.js'],
     ['src/engine/patterns/load.ts', 'dist/engine/patterns/load.js'],
-    ['src/engine/incidents.ts', 'dist/engine/incidents.js'],
+    ['src/engine/incidents/incidents.ts', 'dist/engine/incidents/incidents.js'],
   ];
   return pairs.some(([src, out]) => !existsSync(join(ROOT, out!)) || statSync(join(ROOT, src!)).mtimeMs > statSync(join(ROOT, out!)).mtimeMs);
 }

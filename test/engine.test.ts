@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AlertEvent } from '../src/engine/alerts/types.js';
-import { defaultSources, Engine } from '../src/engine/engine.js';
-import type { EngineState } from '../src/engine/store.js';
-import type { ProbeResult } from '../src/engine/types.js';
+import type { AlertEvent } from '../src/engine/run/alert-sink.js';
+import { defaultSources, Engine } from '../src/engine/run/engine.js';
+import type { EngineState } from '../src/engine/state/store.js';
+import type { ProbeResult } from '../src/engine/core/types.js';
 import { testConfig, testOdoo } from './helpers/config.js';
 
 const FIXTURES = resolve(__dirname, 'fixtures');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident } from '../src/engine/types.js';
+import type { Incident } from '../src/engine/core/types.js';
 import { cronDeprecatedFields } from '../src/fixes/cron-deprecated-fields.js';
 import { sha256Hex } from '../src/fixes/fix-util.js';
 import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix-context.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Incident } from '../src/engine/types.js';
+import type { Incident } from '../src/engine/core/types.js';
 import { debianPackage, guidance } from '../src/fixes/guidance.js';
 import { allFixes, getFix } from '../src/fixes/registry.js';
 import { makeFixContext, testIncident } from './helpers/fix-context.js';

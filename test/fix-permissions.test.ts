@@ -2,7 +2,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident } from '../src/engine/types.js';
+import type { Incident } from '../src/engine/core/types.js';
 import { permissions } from '../src/fixes/permissions.js';
 import { makeFixContext, type TestFixContext, testIncident } from './helpers/fix-context.js';
 

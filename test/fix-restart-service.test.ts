@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Incident, ProbeName } from '../src/engine/types.js';
+import type { Incident, ProbeName } from '../src/engine/core/types.js';
 import { createDatabaseProbe } from '../src/engine/probes/database.js';
 
 import { restartService } from '../src/fixes/restart-service.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseProbe } from '../src/engine/probes/database.js';
-import type { Incident, ProbeName } from '../src/engine/types.js';
+import type { Incident, ProbeName } from '../src/engine/core/types.js';
 import { terminateIdle } from '../src/fixes/terminate-idle.js';
 import { makeFixContext, runProbeOnce, type TestFixContext, testIncident } from './helpers/fix-context.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSources, type FollowError, type LogSources } from '../src/engine/logs/sources.js';
-import { UsageError } from '../src/engine/errors.js';
+import { UsageError } from '../src/engine/core/errors.js';
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

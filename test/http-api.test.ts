@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, defaultOdooConf } from '../src/engine/config/defaults.js';
 import type { Config } from '../src/engine/config/types.js';
-import { Engine } from '../src/engine/engine.js';
-import { startHttpApi, tokenMatches, type HttpApi } from '../src/engine/http-api.js';
-import { PROBE_NAMES, STATUS_EXIT } from '../src/engine/types.js';
+import { Engine } from '../src/engine/run/engine.js';
+import { startHttpApi, tokenMatches, type HttpApi } from '../src/engine/outputs/http-api.js';
+import { PROBE_NAMES, STATUS_EXIT } from '../src/engine/core/types.js';
 import { ATTEMPT_ID_RE } from '../src/fixes/attempts.js';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IncidentBook, worstSeverity } from '../src/engine/incidents.js';
+import { IncidentBook, worstSeverity } from '../src/engine/incidents/incidents.js';
 import { parseText } from '../src/engine/logs/parser.js';
-import type { Finding, Pattern, PatternMatch } from '../src/engine/types.js';
+import type { Finding, Pattern, PatternMatch } from '../src/engine/core/types.js';
 
 const perm: Pattern = {
   id: 'permission-denied',

@@ -12,7 +12,7 @@ import { parseText } from '../src/engine/logs/parser.js';
 import { loadPatterns, defaultPatternsDir } from '../src/engine/patterns/load.js';
 import { Matcher } from '../src/engine/patterns/matcher.js';
 import { scanSources } from '../src/engine/patterns/scan.js';
-import type { LogRecord, OdooRecord, PostgresRecord, RawRecord } from '../src/engine/types.js';
+import type { LogRecord, OdooRecord, PostgresRecord, RawRecord } from '../src/engine/core/types.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const LOGS = join(FIXTURES, 'logs');

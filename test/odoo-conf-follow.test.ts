@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readOdooConf } from '../src/engine/config/odoo-conf.js';
-import { Engine, type EngineEvent } from '../src/engine/engine.js';
+import { Engine, type EngineEvent } from '../src/engine/run/engine.js';
 import { rootsFor } from '../src/fixes/attempts.js';
 import { testConfig } from './helpers/config.js';
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseText, createAssembler } from '../src/engine/logs/parser.js';
 import { LogReadError, readRecordBatches, readStreamBatches } from '../src/engine/logs/read-records.js';
-import type { LogRecord, OdooRecord, RawRecord } from '../src/engine/types.js';
+import type { LogRecord, OdooRecord, RawRecord } from '../src/engine/core/types.js';
 
 const LOGS = join(import.meta.dirname, 'fixtures', 'logs');
 const read = (name: string): string => readFileSync(join(LOGS, name), 'utf8');

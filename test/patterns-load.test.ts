@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/engine/errors.js';
+import { ConfigError } from '../src/engine/core/errors.js';
 import { defaultPatternsDir, loadPatterns } from '../src/engine/patterns/load.js';
 import { backtrackingProblem, requiredLiterals } from '../src/engine/patterns/regex-tools.js';
 

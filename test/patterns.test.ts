@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IncidentBook } from '../src/engine/incidents.js';
+import { IncidentBook } from '../src/engine/incidents/incidents.js';
 import { parseText } from '../src/engine/logs/parser.js';
 import { defaultPatternsDir, loadPatterns } from '../src/engine/patterns/load.js';
 import { Matcher } from '../src/engine/patterns/matcher.js';

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseText } from '../src/engine/logs/parser.js';
-import { postgresLogs, readPgLogSettings } from '../src/engine/logs/postgres-discovery.js';
+import { postgresLogs, readPgLogSettings } from '../src/engine/probes/postgres-log-discovery.js';
 import { defaultPatternsDir, loadPatterns } from '../src/engine/patterns/load.js';
 import { Matcher } from '../src/engine/patterns/matcher.js';
 import { scanSources } from '../src/engine/patterns/scan.js';
-import type { PostgresRecord } from '../src/engine/types.js';
+import type { PostgresRecord } from '../src/engine/core/types.js';
 import { testOdoo } from './helpers/config.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';
 

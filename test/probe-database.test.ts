@@ -9,7 +9,7 @@ import type { Config, OdooConf } from '../src/engine/config/types.js';
 import { createDatabaseProbe, redactQuery, type DatabaseData } from '../src/engine/probes/database.js';
 import { describeTarget, openPgClient, pgTarget, pgTimeouts, withPgClient } from '../src/engine/probes/pg-connect.js';
 import type { Probe, ProbeOutput } from '../src/engine/probes/types.js';
-import type { Finding } from '../src/engine/types.js';
+import type { Finding } from '../src/engine/core/types.js';
 import { testConfig, testCtx, testOdoo } from './helpers/config.js';
 import { startHangServer, type HangServer } from './helpers/hang-server.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostProbes, runProbe, runProbes } from '../src/engine/probes/run.js';
 import type { Probe } from '../src/engine/probes/types.js';
-import { PROBE_NAMES } from '../src/engine/types.js';
+import { PROBE_NAMES } from '../src/engine/core/types.js';
 import { testConfig, testCtx, testOdoo } from './helpers/config.js';
 
 function probe(name: Probe['name'], run: Probe['run']): Probe {

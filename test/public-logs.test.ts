@@ -10,7 +10,7 @@ import { defaultPatternsDir, loadPatterns } from '../src/engine/patterns/load.js
 import { Matcher } from '../src/engine/patterns/matcher.js';
 import { requiredLiterals } from '../src/engine/patterns/regex-tools.js';
 import { scanSources } from '../src/engine/patterns/scan.js';
-import type { Incident } from '../src/engine/types.js';
+import type { Incident } from '../src/engine/core/types.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'public-logs');
 const ODOO18_LOGS = join(import.meta.dirname, 'fixtures', 'logs');

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
+import { Engine } from '../src/engine/run/engine.js';
 import { parseText } from '../src/engine/logs/parser.js';
 import { OwnRequests } from '../src/engine/logs/own-requests.js';
 import { createOdooHttpProbe } from '../src/engine/probes/odoo-http.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact, redactDeep, secretsOf } from '../src/engine/redact.js';
+import { redact, redactDeep, secretsOf } from '../src/engine/outputs/redact.js';
 import { testConfig, testOdoo } from './helpers/config.js';
 
 describe('redact', () => {

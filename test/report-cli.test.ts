@@ -8,11 +8,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IncidentBook } from '../src/engine/incidents.js';
+import { IncidentBook } from '../src/engine/incidents/incidents.js';
 import { parseText } from '../src/engine/logs/parser.js';
 import { loadPatterns } from '../src/engine/patterns/load.js';
 import { Matcher } from '../src/engine/patterns/matcher.js';
-import { saveIncidentHistory, type Report } from '../src/engine/report.js';
+import { saveIncidentHistory, type Report } from '../src/engine/outputs/report.js';
 import { runAttempt, type AttemptRecord } from '../src/fixes/attempts.js';
 import { getFix } from '../src/fixes/registry.js';
 import { testConfig, testOdooConf } from './helpers/fix-context.js';
@@ -30,9 +30,9 @@ let failed: AttemptRecord;
 function stale(): boolean {
   const pairs = [
     ['src/cli/commands/report.ts', 'dist/cli/commands/report.js'],
-    ['src/engine/report.ts', 'dist/engine/report.js'],
-    ['src/engine/report-format.ts', 'dist/engine/report-format.js'],
-    ['src/engine/health.ts', 'dist/engine/health.js'],
+    ['src/engine/outputs/report.ts', 'dist/engine/outputs/report.js'],
+    ['src/engine/outputs/report-format.ts', 'dist/engine/outputs/report-format.js'],
+    ['src/engine/run/health.ts', 'dist/engine/run/health.js'],
   ];
   return pairs.some(([src, out]) => !existsSync(join(ROOT, out!)) || statSync(join(ROOT, src!)).mtimeMs > statSync(join(ROOT, out!)).mtimeMs);
 }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig, defaultOdooConf } from '../src/engine/config/defaults.js';
 import type { Config } from '../src/engine/config/types.js';
-import { Engine } from '../src/engine/engine.js';
-import { writePeriodicReport, type Report } from '../src/engine/report.js';
+import { Engine } from '../src/engine/run/engine.js';
+import { writePeriodicReport, type Report } from '../src/engine/outputs/report.js';
 
 const ROOT = join(import.meta.dirname, '..');
 let tmp: string;

@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IncidentBook } from '../src/engine/incidents.js';
+import { IncidentBook } from '../src/engine/incidents/incidents.js';
 import { parseText } from '../src/engine/logs/parser.js';
 import { loadPatterns } from '../src/engine/patterns/load.js';
 import { Matcher } from '../src/engine/patterns/matcher.js';
@@ -16,9 +16,9 @@ import {
   saveIncidentHistory,
   REPORT_FORMAT,
   type Report,
-} from '../src/engine/report.js';
-import { formatDuration, renderReportJSON, renderReportMarkdown } from '../src/engine/report-format.js';
-import type { Incident } from '../src/engine/types.js';
+} from '../src/engine/outputs/report.js';
+import { formatDuration, renderReportJSON, renderReportMarkdown } from '../src/engine/outputs/report-format.js';
+import type { Incident } from '../src/engine/core/types.js';
 import { listAttempts, runAttempt, type AttemptRecord } from '../src/fixes/attempts.js';
 import { getFix } from '../src/fixes/registry.js';
 import { testConfig, testOdooConf } from './helpers/fix-context.js';

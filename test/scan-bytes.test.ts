@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IncidentBook } from '../src/engine/incidents.js';
+import { IncidentBook } from '../src/engine/incidents/incidents.js';
 import { odooHeaderLevel } from '../src/engine/logs/header-bytes.js';
 import { parseOdooHeader } from '../src/engine/logs/parser.js';
 import { readRecords } from '../src/engine/logs/read-records.js';
@@ -19,8 +19,8 @@ import { scanSources, type ScanOptions } from '../src/engine/patterns/scan.js';
 import { scanPlan, scanRange, type ScanLimits } from '../src/engine/patterns/scan-file.js';
 import { Tally } from '../src/engine/patterns/scan-tally.js';
 import { UnclassifiedGrouper } from '../src/engine/unclassified/grouper.js';
-import { isUnclassifiedCandidate } from '../src/engine/unclassified/signature.js';
-import { LEVELS, type LogRecord, type Pattern } from '../src/engine/types.js';
+import { isUnclassifiedCandidate } from '../src/engine/incidents/signature.js';
+import { LEVELS, type LogRecord, type Pattern } from '../src/engine/core/types.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const LOGS = join(ROOT, 'test', 'fixtures', 'logs');
@@ -229,7 +229,7 @@ describe('scan on two threads (built worker)', () => {
     'logs/header-bytes.ts',
     'logs/parser.ts',
     'logs/read-records.ts',
-    'incidents.ts',
+    'incidents/incidents.ts',
   ].map((f) => [join(ROOT, 'src/engine', f), join(dist, 'engine', f.replace(/\.ts$/, '.js'))]);
   beforeAll(() => {
     const stale = sources.some(([src, out]) => !existsSync(out!) || statSync(src!).mtimeMs > statSync(out!).mtimeMs);

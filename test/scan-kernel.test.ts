@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IncidentBook } from '../src/engine/incidents.js';
+import { IncidentBook } from '../src/engine/incidents/incidents.js';
 import { odooHeaderLevel } from '../src/engine/logs/header-bytes.js';
 import { MAX_LINE_CHARS } from '../src/engine/logs/parser.js';
 import { defaultPatternsDir, loadPatterns } from '../src/engine/patterns/load.js';
@@ -17,7 +17,7 @@ import { ScanKernel } from '../src/engine/patterns/scan-kernel.js';
 import { clangVersion, compileKernel, kernelSourceHash, kernelSourcePath } from '../src/engine/patterns/scan-kernel-build.js';
 import { KERNEL_COMPILER, KERNEL_SOURCE_SHA256, KERNEL_WASM_BASE64 } from '../src/engine/patterns/scan-kernel.generated.js';
 import { Tally } from '../src/engine/patterns/scan-tally.js';
-import type { LogRecord, Pattern } from '../src/engine/types.js';
+import type { LogRecord, Pattern } from '../src/engine/core/types.js';
 import { ensureBuilt } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');

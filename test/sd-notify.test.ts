@@ -1,7 +1,7 @@
 // sd_notify through the real systemd-notify binary into a real AF_UNIX datagram socket (a small
 // python3 receiver, since Node cannot bind one).
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSdNotifier, watchdogIntervalMs } from '../src/engine/sd-notify.js';
+import { createSdNotifier, watchdogIntervalMs } from '../src/engine/outputs/sd-notify.js';
 import { haveNotifyTools, startNotifySocket, type NotifySocket } from './helpers/notify-socket.js';
 
 const cleanups: Array<() => void> = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/engine/errors.js';
-import { parseSince } from '../src/engine/since.js';
+import { UsageError } from '../src/engine/core/errors.js';
+import { parseSince } from '../src/engine/core/since.js';
 
 const NOW = Date.UTC(2026, 10, 28, 20, 0, 0);
 

@@ -4,8 +4,8 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertEvent } from '../src/engine/alerts/types.js';
-import { Engine, type EngineEvent } from '../src/engine/engine.js';
+import type { AlertEvent } from '../src/engine/run/alert-sink.js';
+import { Engine, type EngineEvent } from '../src/engine/run/engine.js';
 import { overallStatus } from '../src/ui/view-models.js';
 import { testConfig, testOdoo } from './helpers/config.js';
 import { havePostgres, startCluster, type PgCluster } from './helpers/pg-cluster.js';

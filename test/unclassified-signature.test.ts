@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IncidentBook } from '../src/engine/incidents.js';
+import { IncidentBook } from '../src/engine/incidents/incidents.js';
 import { parseText } from '../src/engine/logs/parser.js';
-import type { LogRecord } from '../src/engine/types.js';
+import type { LogRecord } from '../src/engine/core/types.js';
 import { UnclassifiedGrouper } from '../src/engine/unclassified/grouper.js';
-import { addonFrame, failedRequestOf, isUnclassifiedCandidate, maskMessage, signatureOf } from '../src/engine/unclassified/signature.js';
+import { addonFrame, failedRequestOf, isUnclassifiedCandidate, maskMessage, signatureOf } from '../src/engine/incidents/signature.js';
 
 const LOGS = join(import.meta.dirname, 'fixtures', 'logs');
 const records = (name: string): LogRecord[] => parseText(readFileSync(join(LOGS, name), 'utf8'), name);

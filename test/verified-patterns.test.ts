@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'oh-verified-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('verified pattern files', () => {
-  it('are exactly the bundled files, checked against today\'s schema (regenerate: npm run build && node dist/engine/patterns/verified-patterns.js)', () => {
+  it('are exactly the bundled files, checked against today\'s schema (regenerate: npm run build && node dist/engine/patterns/verified-patterns-build.js)', () => {
     const texts = bundled.map((f) => readFileSync(f, 'utf8'));
     expect(readFileSync(verifiedGeneratedPath(), 'utf8')).toBe(verifiedSource(readFileSync(schemaPath, 'utf8'), texts));
     for (const t of texts) expect(isVerifiedPatternText(t, schemaPath)).toBe(true);

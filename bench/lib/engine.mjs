@@ -6,7 +6,7 @@ import { distImport, patternsDir } from './dist.mjs';
 import { freePort } from './pg.mjs';
 
 export async function benchEngine({ dir, sources, pg = null }) {
-  const { Engine } = await distImport('engine/engine.js');
+  const { Engine } = await distImport('engine/run/engine.js');
   const { defaultConfig, defaultOdooConf, derivePaths } = await distImport('engine/config/defaults.js');
   const config = defaultConfig({ env: {}, isRoot: false, home: dir });
   config.services = [];

@@ -1,16 +1,11 @@
 // Command-line entry: parses arguments and hands over to one command module. Command modules are
 // imported lazily so that `check` never pays for loading Ink/React.
 import { Command, CommanderError, Option } from 'commander';
-import { odooHealVersion } from '../engine/version.js';
-import { UsageError, errorMessage } from '../engine/errors.js';
+import { odooHealVersion } from '../engine/core/version.js';
+import { UsageError, errorMessage } from '../engine/core/errors.js';
 import { exitQuietlyOnClosedStdout, flushStdout, printErr } from './output.js';
+import type { GlobalOptions } from './global-options.js';
 
-export interface GlobalOptions {
-  config?: string;
-  odooConfig?: string;
-  patterns?: string;
-  color: boolean;
-}
 
 /** Runs a lazily imported command and turns its result or error into an exit code. */
 async function runCommand(load: () => Promise<number>): Promise<never> {

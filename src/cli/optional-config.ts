@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { DEFAULT_CONFIG_FILE } from '../engine/config/defaults.js';
 import type { LoadedConfig } from '../engine/config/load.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './global-options.js';
 import { printErr } from './output.js';
 
 export async function configIfAny(globals: GlobalOptions, needed: boolean): Promise<LoadedConfig | null> {

@@ -3,9 +3,9 @@
 // which is idempotent and also has a synchronous variant for process 'exit'.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GlobalOptions } from '../cli/main.js';
-import { createEngine, type Engine, type EngineEvent, type EngineMode } from '../engine/engine.js';
-import { errorMessage } from '../engine/errors.js';
+import type { GlobalOptions } from '../cli/global-options.js';
+import { createEngine, type Engine, type EngineEvent, type EngineMode } from '../engine/run/engine.js';
+import { errorMessage } from '../engine/core/errors.js';
 import { findPgBinDir, freePort, startDemoCluster, type DemoCluster } from './pg.js';
 import { buildSandbox, createSandboxRoot, type Sandbox } from './sandbox.js';
 import { Scenario } from './scenario.js';

@@ -5,12 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { appendAudit, type AuditCommand } from '../engine/audit.js';
+import { appendAudit, type AuditCommand } from '../engine/state/audit.js';
 import type { Config, OdooConf } from '../engine/config/types.js';
-import { ensureDir, writeJsonDurable } from '../engine/durable.js';
-import { ensureReserve, isNoSpace, writeState } from '../engine/space-reserve.js';
-import { UsageError, errorMessage } from '../engine/errors.js';
-import type { AttemptOutcome, AttemptSummary, Incident, ProbeName, ProbeResult } from '../engine/types.js';
+import { ensureDir, writeJsonDurable } from '../engine/core/durable.js';
+import { ensureReserve, isNoSpace, writeState } from '../engine/core/space-reserve.js';
+import { UsageError, errorMessage } from '../engine/core/errors.js';
+import type { AttemptOutcome, AttemptSummary, Incident, ProbeName, ProbeResult } from '../engine/core/types.js';
 import { createConfiner } from './lib/confine.js';
 import { createRunner } from './lib/runner.js';
 import { createSafeWriter, differsFromBackup, readManifest, sha256File } from './lib/safe-writer.js';

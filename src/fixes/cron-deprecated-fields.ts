@@ -4,7 +4,7 @@
 // (install or upgrade, see module-follow-up.ts); with it, "verified" means Odoo lists it installed.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Incident } from '../engine/types.js';
+import type { Incident } from '../engine/core/types.js';
 import { unifiedDiff } from './diff.js';
 import { formatArgv, incidentParam, readConfined, sha256Hex } from './fix-util.js';
 import { isInside } from './lib/confine.js';

@@ -1,6 +1,6 @@
 // Small helpers shared by the fix modules (reading captures, confined reads, polling a probe).
 import { createHash } from 'node:crypto';
-import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../engine/core/types.js';
 import { openConfined } from './lib/confine.js';
 import type { FixContext } from './types.js';
 

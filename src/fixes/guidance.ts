@@ -5,7 +5,7 @@
 // Params (from the pattern's fix.params, templates substituted): `topic` (see TOPICS) plus the captures
 // the topic uses: module, lib, dep, file, line, port, limit, value. Without `topic`, it is inferred from
 // the pattern id.
-import type { Incident } from '../engine/types.js';
+import type { Incident } from '../engine/core/types.js';
 import { incidentParam } from './fix-util.js';
 import type { DetectResult, Fix, FixContext, FixPlan } from './types.js';
 

@@ -9,7 +9,7 @@
 // group is only changed together with a wrong owner.
 import { constants, promises as fsp, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import type { Incident } from '../engine/types.js';
+import type { Incident } from '../engine/core/types.js';
 import { incidentParam } from './fix-util.js';
 import { isInside, openConfined } from './lib/confine.js';
 import { writeTestAs } from './lib/write-test.js';

@@ -3,7 +3,7 @@
 import type { Config, OdooConf } from '../engine/config/types.js';
 import { probeNamed, runProbe } from '../engine/probes/run.js';
 import type { Probe } from '../engine/probes/types.js';
-import type { ProbeName, ProbeResult } from '../engine/types.js';
+import type { ProbeName, ProbeResult } from '../engine/core/types.js';
 
 export function probeOnce(config: Config, odoo: OdooConf): (name: ProbeName) => Promise<ProbeResult> {
   return async (name) => {

@@ -1,7 +1,7 @@
 // Fix: restart a service (PostgreSQL down, Odoo's dead cron threads in threaded mode, Redis, nginx)
 // via the configured command (fixes.restart.<service>) if any, else `systemctl restart <unit>` when systemd runs; verified by
 // re-running the service's probe until it is healthy or the time budget runs out.
-import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../engine/core/types.js';
 import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
 import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
 import { cronOverdue } from './lib/cron-overdue.js';

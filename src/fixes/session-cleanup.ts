@@ -10,7 +10,7 @@
 // less than 10% free, we skip the backup and say so in the plan (rollback then has nothing to restore).
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Incident } from '../engine/types.js';
+import type { Incident } from '../engine/core/types.js';
 import { isInside } from './lib/confine.js';
 import { type Confirmation, confirmationLine, originStillHolds } from './lib/confirm.js';
 import type { Applied, BackupEntry, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { servedDatabases } from '../engine/probes/odoo-db/databases.js';
 import { HOLDER_MATCH, stuckSeconds } from '../engine/probes/odoo-db/cron.js';
 import { withPgClient } from '../engine/probes/pg-connect.js';
-import type { Incident } from '../engine/types.js';
+import type { Incident } from '../engine/core/types.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
 
 export interface TerminateCronParams {

@@ -3,7 +3,7 @@
 // superuser's session, never our own. Ending such a session rolls its open transaction back, which is
 // what PostgreSQL's own idle_in_transaction_session_timeout would do.
 import { dbNames, withPgClient } from '../engine/probes/pg-connect.js';
-import type { Incident, ProbeResult } from '../engine/types.js';
+import type { Incident, ProbeResult } from '../engine/core/types.js';
 import { pollProbe } from './fix-util.js';
 import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';

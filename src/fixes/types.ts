@@ -2,7 +2,7 @@
 // effects: all file writes go through SafeWriter, all commands through CommandRunner, all paths taken
 // from log text through Confiner.
 import type { Config, OdooConf } from '../engine/config/types.js';
-import type { Incident, ProbeName, ProbeResult } from '../engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../engine/core/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Safety services (implemented in src/fixes/lib/)

@@ -2,9 +2,9 @@
 // keeps is about the view itself (focus, selection, scroll, open overlays, a question being asked).
 import { Box, render, Text, useApp, useInput, useStdin, type Instance } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { errorMessage } from '../engine/errors.js';
-import type { EngineIntents } from '../engine/intents.js';
-import type { EngineStore } from '../engine/store.js';
+import { errorMessage } from '../engine/core/errors.js';
+import type { EngineIntents } from '../engine/state/intents.js';
+import type { EngineStore } from '../engine/state/store.js';
 import { DatabasePane } from './database-pane.js';
 import { DiskPane } from './disk-pane.js';
 import { installFastOutput } from './fast-output.js';

@@ -2,8 +2,8 @@
 // (width, height, focus) and React.memo can skip panes whose inputs did not change.
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
-import type { EngineIntents } from '../engine/intents.js';
-import type { EngineState } from '../engine/store.js';
+import type { EngineIntents } from '../engine/state/intents.js';
+import type { EngineState } from '../engine/state/store.js';
 import type { ViewStore } from './view-store.js';
 
 export interface EngineHandle {

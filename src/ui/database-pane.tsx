@@ -5,7 +5,7 @@ import { memo } from 'react';
 import { rangeOf, sparkline } from './charts.js';
 import { useEngine } from './context.js';
 import { cronVerdict, type OdooDbData } from '../engine/probes/odoo-db/probe.js';
-import type { ProbeResult } from '../engine/types.js';
+import type { ProbeResult } from '../engine/core/types.js';
 import { bar, formatBytes, formatMs } from './format.js';
 import { Line, PaneFrame } from './pane-frame.js';
 import { sanitizeText } from './sanitize.js';

@@ -3,7 +3,7 @@
 // frame on any render, so a seconds clock would cost a full frame every second).
 import { Box, Text } from 'ink';
 import { memo } from 'react';
-import type { ProbeResult } from '../engine/types.js';
+import type { ProbeResult } from '../engine/core/types.js';
 import { useEngine } from './context.js';
 import { clockLocal, formatMinutes } from './format.js';
 import { useClock } from './hooks.js';

@@ -2,9 +2,9 @@
 // proposed fix and the history of fix attempts on it.
 import { Box, Text } from 'ink';
 import { memo, type MutableRefObject } from 'react';
-import type { AttemptOutcome, AttemptSummary, Incident } from '../engine/types.js';
+import type { AttemptOutcome, AttemptSummary, Incident } from '../engine/core/types.js';
 import { useEngine } from './context.js';
-import { incidentRate } from '../engine/incidents.js';
+import { incidentRate } from '../engine/incidents/incidents.js';
 import { formatDuration } from './format.js';
 import { keysOf } from './keymap.js';
 import { sanitizeText } from './sanitize.js';

@@ -1,7 +1,7 @@
 // The incident queue: severity, title, count, age, status and proposed fix, most urgent first.
 import { Text } from 'ink';
 import { memo, useMemo } from 'react';
-import type { Incident } from '../engine/types.js';
+import type { Incident } from '../engine/core/types.js';
 import { useEngine } from './context.js';
 import { cell, formatMinutes } from './format.js';
 import { useClock } from './hooks.js';

@@ -2,7 +2,7 @@
 // none at all under NO_COLOR or --no-color. Components ask `theme.color(...)`, which returns
 // undefined when colour is off, so Ink emits no colour codes.
 import { createContext, useContext } from 'react';
-import type { Level, Severity, Status } from '../engine/types.js';
+import type { Level, Severity, Status } from '../engine/core/types.js';
 
 export type BasicColor = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray' | 'white';
 

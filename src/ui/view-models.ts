@@ -6,7 +6,7 @@ import type { DatabaseData } from '../engine/probes/database.js';
 import type { DiskData } from '../engine/probes/disk.js';
 import type { MemoryData } from '../engine/probes/memory.js';
 import type { OdooProcessInfo, ProcessData } from '../engine/probes/process.js';
-import type { EngineState } from '../engine/store.js';
+import type { EngineState } from '../engine/state/store.js';
 import {
   LEVELS,
   SEVERITY_RANK,
@@ -17,7 +17,7 @@ import {
   type ProbeResult,
   type Status,
   type TailEntry,
-} from '../engine/types.js';
+} from '../engine/core/types.js';
 import { clockUtc } from './format.js';
 import { sanitizeText } from './sanitize.js';
 

@@ -6,7 +6,7 @@
 // progress, filters, probe rounds) goes through at once and brings any pending log change with it.
 // The first log change after a quiet spell is shown at once too: only storms are slowed down.
 import type { StoreApi } from 'zustand';
-import type { EngineState, EngineStore } from '../engine/store.js';
+import type { EngineState, EngineStore } from '../engine/state/store.js';
 
 /** At most this often (ms) a log flush reaches the screen during a burst. */
 export const LOG_FRAME_MS = 250;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, defaultOdooConf } from '../../src/engine/config/defaults.js';
 import type { Config, OdooConf } from '../../src/engine/config/types.js';
-import type { Incident, ProbeName, ProbeResult } from '../../src/engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../../src/engine/core/types.js';
 import { createConfiner } from '../../src/fixes/lib/confine.js';
 import { createSafeWriter } from '../../src/fixes/lib/safe-writer.js';
 import { createRunner } from '../../src/fixes/lib/runner.js';

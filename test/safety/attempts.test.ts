@@ -5,10 +5,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAudit, verifyAudit } from '../../src/engine/audit.js';
+import { readAudit, verifyAudit } from '../../src/engine/state/audit.js';
 import { defaultConfig, derivePaths } from '../../src/engine/config/defaults.js';
 import type { Config, OdooConf } from '../../src/engine/config/types.js';
-import type { Incident } from '../../src/engine/types.js';
+import type { Incident } from '../../src/engine/core/types.js';
 import { ATTEMPT_ID_RE, listAttempts, loadAttempt, rollbackAttempt, runAttempt, type AttemptDeps } from '../../src/fixes/attempts.js';
 import type { Fix } from '../../src/fixes/types.js';
 import { testIncident } from '../helpers/fix-context.js';

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendAudit, currentWho, verifyAudit, type AuditInput } from '../../src/engine/audit.js';
+import { appendAudit, currentWho, verifyAudit, type AuditInput } from '../../src/engine/state/audit.js';
 import { transpileModules, type TranspiledTree } from '../helpers/safety-child.js';
 
 const input = (n: number): AuditInput => ({
@@ -85,7 +85,7 @@ describe('audit log across processes', () => {
   let tree: TranspiledTree;
   let dir: string;
   beforeAll(() => {
-    tree = transpileModules(['src/engine/durable.ts', 'src/engine/audit.ts']);
+    tree = transpileModules(['src/engine/core/durable.ts', 'src/engine/state/audit.ts']);
     dir = mkdtempSync(join(tmpdir(), 'odoo-heal-audit-mp-'));
   });
   afterAll(() => {
@@ -98,7 +98,7 @@ describe('audit log across processes', () => {
     const script = join(tree.dir, 'append.mjs');
     writeFileSync(
       script,
-      `import { appendAudit } from ${JSON.stringify(tree.js('src/engine/audit.ts'))};
+      `import { appendAudit } from ${JSON.stringify(tree.js('src/engine/state/audit.ts'))};
        const [log, who] = process.argv.slice(2);
        for (let i = 0; i < 15; i++) await appendAudit(log, { who, action: 'planned', incidentId: null, fixId: null, attemptId: null, summary: 's' + i, result: 'r' });`,
     );

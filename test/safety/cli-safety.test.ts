@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify as auditVerify } from '../../src/cli/commands/audit.js';
 import { run as history } from '../../src/cli/commands/history.js';
 import { run as rollback } from '../../src/cli/commands/rollback.js';
-import type { GlobalOptions } from '../../src/cli/main.js';
+import type { GlobalOptions } from '../../src/cli/global-options.js';
 import { loadConfig } from '../../src/engine/config/load.js';
 import { runAttempt } from '../../src/fixes/attempts.js';
 import type { Fix } from '../../src/fixes/types.js';

@@ -44,7 +44,7 @@ const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { r
 describe.skipIf(!canMount)('a full disk (tmpfs mounts; root only)', () => {
   let dir: string;
   beforeAll(() => {
-    ensureBuilt(['src/fixes/attempts.ts', 'src/cli/commands/fix.ts', 'src/cli/commands/rollback.ts', 'src/engine/lock.ts']);
+    ensureBuilt(['src/fixes/attempts.ts', 'src/cli/commands/fix.ts', 'src/cli/commands/rollback.ts', 'src/engine/state/lock.ts']);
     dir = mkdtempSync(join(tmpdir(), 'odoo-heal-full-'));
   }, 120_000);
   afterAll(() => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Escalation, loadEscalation, saveEscalation, type EscalationPolicy, type EscalationSubject } from '../../src/engine/escalation.js';
+import { Escalation, loadEscalation, saveEscalation, type EscalationPolicy, type EscalationSubject } from '../../src/engine/run/escalation.js';
 
 const SEC = 1000;
 const policy = (over: Partial<EscalationPolicy> = {}): EscalationPolicy => ({

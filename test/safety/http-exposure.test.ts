@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, defaultOdooConf } from '../../src/engine/config/defaults.js';
 import { loadConfig } from '../../src/engine/config/load.js';
 import type { Config } from '../../src/engine/config/types.js';
-import { Engine } from '../../src/engine/engine.js';
-import { hostAllowed, startHttpApi, type HttpApi } from '../../src/engine/http-api.js';
-import { redact } from '../../src/engine/redact.js';
+import { Engine } from '../../src/engine/run/engine.js';
+import { hostAllowed, startHttpApi, type HttpApi } from '../../src/engine/outputs/http-api.js';
+import { redact } from '../../src/engine/outputs/redact.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TOKEN = 'tok-exposure-0123456789abcdef';

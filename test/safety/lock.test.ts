@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLock, LOCK_FILE, LockHeldError, processStartTime } from '../../src/engine/lock.js';
+import { acquireLock, LOCK_FILE, LockHeldError, processStartTime } from '../../src/engine/state/lock.js';
 import { transpileModules, type TranspiledTree } from '../helpers/safety-child.js';
 
 describe('host lock', () => {
@@ -11,7 +11,7 @@ describe('host lock', () => {
   let tree: TranspiledTree;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'odoo-heal-lock-'));
-    tree = transpileModules(['src/engine/durable.ts', 'src/engine/space-reserve.ts', 'src/engine/lock.ts']);
+    tree = transpileModules(['src/engine/core/durable.ts', 'src/engine/core/space-reserve.ts', 'src/engine/state/lock.ts']);
   });
   afterAll(() => {
     tree.cleanup();
@@ -25,7 +25,7 @@ describe('host lock', () => {
     const script = join(tree.dir, 'try.mjs');
     writeFileSync(
       script,
-      `import { acquireLock } from ${JSON.stringify(tree.js('src/engine/lock.ts'))};
+      `import { acquireLock } from ${JSON.stringify(tree.js('src/engine/state/lock.ts'))};
        try { const l = await acquireLock(process.argv[2]); console.log('ACQUIRED', JSON.stringify(l.tookOver)); await l.release(); }
        catch (e) { console.log('REFUSED', e.message); }`,
     );

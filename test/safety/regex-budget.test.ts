@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPatternsDir, loadPatternFile, loadPatterns, patternFiles } from '../../src/engine/patterns/load.js';
 import { Matcher, MAX_REGEX_INPUT, regexInput } from '../../src/engine/patterns/matcher.js';
 import { ambiguityDegree, backtrackingProblem, MAX_AMBIGUITY_DEGREE } from '../../src/engine/patterns/regex-tools.js';
-import type { LogRecord, Pattern } from '../../src/engine/types.js';
+import type { LogRecord, Pattern } from '../../src/engine/core/types.js';
 import { ensureBuilt, ROOT } from '../helpers/cli.js';
 
 const EVIL_REGEX = 'a.*a.*a.*a.*a.*a.*a.*a.*b';

@@ -79,7 +79,7 @@ describe('SafeWriter under kill -9', () => {
   let tree: TranspiledTree;
   let dir: string;
   beforeAll(() => {
-    tree = transpileModules(['src/engine/durable.ts', 'src/fixes/lib/safe-writer.ts']);
+    tree = transpileModules(['src/engine/core/durable.ts', 'src/fixes/lib/safe-writer.ts']);
     dir = mkdtempSync(join(tmpdir(), 'odoo-heal-kill-'));
   });
   afterAll(() => {

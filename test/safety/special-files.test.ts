@@ -20,7 +20,7 @@ const zero = join(dir, 'odoo-zero.log');
 let server: Server;
 
 beforeAll(async () => {
-  ensureBuilt(['src/cli/main.ts', 'src/engine/logs/open-log.ts', 'src/engine/logs/read-records.ts', 'src/engine/patterns/scan.ts', 'src/engine/health.ts']);
+  ensureBuilt(['src/cli/main.ts', 'src/engine/logs/open-log.ts', 'src/engine/logs/read-records.ts', 'src/engine/patterns/scan.ts', 'src/engine/run/health.ts']);
   expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
   symlinkSync('/dev/zero', zero);
   server = createServer();

@@ -11,7 +11,7 @@ import { Chalk } from 'chalk';
 import { render } from 'ink-testing-library';
 import { Box, Text } from 'ink';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Incident, TailEntry } from '../../src/engine/types.js';
+import type { Incident, TailEntry } from '../../src/engine/core/types.js';
 import {
   createFastGet,
   fastOutputStats,

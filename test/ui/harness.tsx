@@ -5,14 +5,14 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { render, type Instance } from 'ink';
 import stringWidth from 'string-width';
-import type { EngineIntents } from '../../src/engine/intents.js';
+import type { EngineIntents } from '../../src/engine/state/intents.js';
 import { parseText } from '../../src/engine/logs/parser.js';
-import { createEngineStore, type EngineState, type EngineStore } from '../../src/engine/store.js';
+import { createEngineStore, type EngineState, type EngineStore } from '../../src/engine/state/store.js';
 import type { DatabaseData } from '../../src/engine/probes/database.js';
 import type { DiskData } from '../../src/engine/probes/disk.js';
 import type { MemoryData } from '../../src/engine/probes/memory.js';
 import type { OdooProcessInfo, ProcessData } from '../../src/engine/probes/process.js';
-import type { Incident, LogRecord, ProbeResult, TailEntry } from '../../src/engine/types.js';
+import type { Incident, LogRecord, ProbeResult, TailEntry } from '../../src/engine/core/types.js';
 import { ConsoleApp } from '../../src/ui/app.js';
 
 export class FakeStdout extends EventEmitter {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { KEYMAP } from '../../src/ui/keymap.js';
-import type { AttemptSummary, LogRecord } from '../../src/engine/types.js';
+import type { AttemptSummary, LogRecord } from '../../src/engine/core/types.js';
 import {
   frameSize,
   healthyState,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EngineContext } from '../../src/ui/context.js';
 import { ProcessPane } from '../../src/ui/process-pane.js';
 import { ThemeContext, makeTheme } from '../../src/ui/theme.js';
-import type { TailEntry } from '../../src/engine/types.js';
+import type { TailEntry } from '../../src/engine/core/types.js';
 import {
   databaseData,
   diskData,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/console.js';
-import { UsageError } from '../../src/engine/errors.js';
+import { UsageError } from '../../src/engine/core/errors.js';
 import { renderConsole } from '../../src/ui/app.js';
 import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../../src/ui/terminal.js';
 import { FakeStdin, FakeStdout, healthyState, intentsDouble, newStore, tick } from './harness.js';

@@ -1,7 +1,7 @@
 // The console's view of the engine store: log storms reach the panes coalesced, everything else at
 // once. A real engine store; the frame interval is shortened so the test stays fast.
 import { describe, expect, it } from 'vitest';
-import type { EngineState } from '../../src/engine/store.js';
+import type { EngineState } from '../../src/engine/state/store.js';
 import { createViewStore } from '../../src/ui/view-store.js';
 import { newStore, rawRecord } from './harness.js';
 

@@ -1,9 +1,9 @@
 // `odoo-heal audit verify`: checks the hash chain of the audit log. Exit 0 intact, 2 tampered; one line.
 import { existsSync } from 'node:fs';
-import { verifyAudit } from '../../engine/audit.js';
+import { verifyAudit } from '../../engine/state/audit.js';
 import { loadConfig } from '../../engine/config/load.js';
-import { UsageError } from '../../engine/errors.js';
-import type { GlobalOptions } from '../main.js';
+import { UsageError } from '../../engine/core/errors.js';
+import type { GlobalOptions } from '../global-options.js';
 import { print } from '../output.js';
 
 export async function verify(globals: GlobalOptions, opts: { file?: string }): Promise<number> {

@@ -7,20 +7,20 @@
 // exit 0. SIGHUP loads config AND patterns first; if either is bad, one error line names the file
 // and the old ones stay in force; if both are good the engine is replaced (state lives in files:
 // escalation counters, attempts, audit log).
-import { createAlertmanagerSink } from '../../engine/alerts/alertmanager.js';
-import { createAlertSink } from '../../engine/alerts/dispatcher.js';
-import { fanout, type PendingSink } from '../../engine/alerts/fanout.js';
-import { startHttpApi, type HttpApi } from '../../engine/http-api.js';
-import { writePeriodicReport } from '../../engine/report.js';
-import type { AlertSink } from '../../engine/alerts/types.js';
+import { createAlertmanagerSink } from '../../engine/outputs/alerts/alertmanager.js';
+import { createAlertSink } from '../../engine/outputs/alerts/dispatcher.js';
+import { fanout, type PendingSink } from '../../engine/outputs/alerts/fanout.js';
+import { startHttpApi, type HttpApi } from '../../engine/outputs/http-api.js';
+import { writePeriodicReport } from '../../engine/outputs/report.js';
+import type { AlertSink } from '../../engine/run/alert-sink.js';
 import { loadConfig, type LoadedConfig } from '../../engine/config/load.js';
-import { defaultSources, Engine, type EngineEvent } from '../../engine/engine.js';
+import { defaultSources, Engine, type EngineEvent } from '../../engine/run/engine.js';
 import type { ReadPosition } from '../../engine/logs/sources.js';
-import { errorMessage } from '../../engine/errors.js';
+import { errorMessage } from '../../engine/core/errors.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
-import { redactDeep, secretsOf } from '../../engine/redact.js';
-import { createSdNotifier } from '../../engine/sd-notify.js';
-import type { GlobalOptions } from '../main.js';
+import { redactDeep, secretsOf } from '../../engine/outputs/redact.js';
+import { createSdNotifier } from '../../engine/outputs/sd-notify.js';
+import type { GlobalOptions } from '../global-options.js';
 import { jsonLine, jsonLogStream } from '../output.js';
 
 /** How often --auto writes report.json / report.md into the state directory. */

@@ -1,11 +1,11 @@
 // `odoo-heal check`: one pass of every probe plus a scan of recent log records.
 // Exit codes follow the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 import { loadConfig } from '../../engine/config/load.js';
-import { UsageError } from '../../engine/errors.js';
-import { checkHealth, type HealthReport } from '../../engine/health.js';
+import { UsageError } from '../../engine/core/errors.js';
+import { checkHealth, type HealthReport } from '../../engine/run/health.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { sanitizeText } from '../../ui/sanitize.js';
 import { renderTable } from '../table.js';
 import { print, printErr, printJson } from '../output.js';

@@ -2,7 +2,7 @@
 // secrets masked, so an admin can see what odoo-heal will do before it does it.
 import { loadConfig } from '../../engine/config/load.js';
 import { describeConfig, maskedConfig } from '../../engine/config/print.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { print, printErr, printJson } from '../output.js';
 
 export async function run(globals: GlobalOptions, opts: { json?: boolean; audit?: boolean }): Promise<number> {

@@ -1,8 +1,8 @@
 // `odoo-heal` with no command: the interactive console. It needs a real terminal; anything else
 // (a pipe, systemd, cron) is pointed to the headless commands instead of getting garbage.
 import { setFlagsFromString } from 'node:v8';
-import { UsageError } from '../../engine/errors.js';
-import type { GlobalOptions } from '../main.js';
+import { UsageError } from '../../engine/core/errors.js';
+import type { GlobalOptions } from '../global-options.js';
 import { onTerminal } from '../output.js';
 
 const NOT_A_TERMINAL =
@@ -48,7 +48,7 @@ export async function run(globals: GlobalOptions): Promise<number> {
     throw new UsageError('the console cannot draw live while CI variables are set (CI, CONTINUOUS_INTEGRATION); unset them or use `odoo-heal --auto`');
   }
   tuneHeapForConsole();
-  const { createEngine } = await import('../../engine/engine.js');
+  const { createEngine } = await import('../../engine/run/engine.js');
   const engine = await createEngine({
     configPath: globals.config,
     odooConfigPath: globals.odooConfig,

@@ -2,10 +2,10 @@
 // four incidents are made real, then healed — in the console (f, y) or, with --headless or without a
 // terminal, by the engine in auto mode printing JSON lines. Everything is removed on the way out:
 // normal end, q, Ctrl-C, SIGTERM, an error. ODOO_HEAL_DEMO_KEEP=1 keeps the sandbox directory.
-import type { EngineEvent } from '../../engine/engine.js';
-import { UsageError } from '../../engine/errors.js';
+import type { EngineEvent } from '../../engine/run/engine.js';
+import { UsageError } from '../../engine/core/errors.js';
 import type { Demo } from '../../demo/demo.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { onTerminal, printErr, printJson } from '../output.js';
 
 export interface DemoCliOptions {

@@ -5,18 +5,18 @@
 // could not be read and nothing critical was found (the answer is incomplete: UNKNOWN).
 import { statSync } from 'node:fs';
 import type { LoadedConfig } from '../../engine/config/load.js';
-import { UsageError } from '../../engine/errors.js';
-import { incidentRate, worstSeverity } from '../../engine/incidents.js';
+import { UsageError } from '../../engine/core/errors.js';
+import { incidentRate, worstSeverity } from '../../engine/incidents/incidents.js';
 import { DEFAULT_LOCAL_PATTERNS_DIR } from '../../engine/config/defaults.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { statedLevel } from '../../engine/logs/record-level.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { scanSources, type ScanResult } from '../../engine/patterns/scan.js';
 import { PARALLEL_MIN_BYTES } from '../../engine/patterns/scan-parallel-limits.js';
-import { parseSince } from '../../engine/since.js';
-import type { Incident, Status } from '../../engine/types.js';
-import { STATUS_EXIT } from '../../engine/types.js';
-import type { GlobalOptions } from '../main.js';
+import { parseSince } from '../../engine/core/since.js';
+import type { Incident, Status } from '../../engine/core/types.js';
+import { STATUS_EXIT } from '../../engine/core/types.js';
+import type { GlobalOptions } from '../global-options.js';
 import { renderTable } from '../table.js';
 import { configIfAny, configuredSources } from '../optional-config.js';
 import { print, printErr, printJson } from '../output.js';
@@ -33,7 +33,7 @@ export interface DetectOptions {
 /** The configured sources plus PostgreSQL's server log (logs.postgres, or found from the server's settings). */
 async function configuredWithPostgres(loaded: LoadedConfig): Promise<{ files: string[]; postgres: string[] }> {
   const files = configuredSources(loaded);
-  const { postgresLogs } = await import('../../engine/logs/postgres-discovery.js');
+  const { postgresLogs } = await import('../../engine/probes/postgres-log-discovery.js');
   const postgres = (await postgresLogs(loaded.config.logs.postgres, loaded.odoo, loaded.config.probes.timeoutMs)).filter((f) => !files.includes(f));
   return { files: [...files, ...postgres], postgres };
 }

@@ -1,21 +1,21 @@
 // `odoo-heal fix`: list fixable incidents, or plan / confirm / apply / verify the fix of one.
 import { existsSync } from 'node:fs';
-import { currentWho } from '../../engine/audit.js';
+import { currentWho } from '../../engine/state/audit.js';
 import { loadConfig } from '../../engine/config/load.js';
 import type { Config, OdooConf } from '../../engine/config/types.js';
-import { UsageError } from '../../engine/errors.js';
-import { checkHealth } from '../../engine/health.js';
-import { IncidentBook } from '../../engine/incidents.js';
-import { acquireLock } from '../../engine/lock.js';
+import { UsageError } from '../../engine/core/errors.js';
+import { checkHealth } from '../../engine/run/health.js';
+import { IncidentBook } from '../../engine/incidents/incidents.js';
+import { acquireLock } from '../../engine/state/lock.js';
 import { readRecords } from '../../engine/logs/read-records.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { probeNamed, runProbes } from '../../engine/probes/run.js';
-import type { Incident, ProbeName, ProbeResult } from '../../engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../../engine/core/types.js';
 import { runAttempt, type AttemptDeps, type AttemptRecord } from '../../fixes/attempts.js';
-import { ensureReserve } from '../../engine/space-reserve.js';
+import { ensureReserve } from '../../engine/core/space-reserve.js';
 import { getFix } from '../../fixes/registry.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { renderTable } from '../table.js';
 import { ask, onTerminal, print, printErr, printJson } from '../output.js';
 

@@ -1,9 +1,9 @@
 // `odoo-heal fleet`: the fleet view over Prometheus (console), or one snapshot as JSON/text for
 // scripts. Prometheus is the source of truth; nothing here aggregates on its own.
-import { UsageError } from '../../engine/errors.js';
+import { UsageError } from '../../engine/core/errors.js';
 import { createFleet, type FleetOptions } from '../../engine/fleet/fleet-store.js';
 import { readFleet, type FleetHost, type HostHealth } from '../../engine/fleet/fleet.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { onTerminal, print, printJson } from '../output.js';
 import { renderTable } from '../table.js';
 

@@ -1,7 +1,7 @@
 // `odoo-heal history`: the fix attempts persisted in the state dir, oldest first.
 import { loadConfig } from '../../engine/config/load.js';
 import { listAttempts, summarize } from '../../fixes/attempts.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { renderTable } from '../table.js';
 import { print, printErr, printJson } from '../output.js';
 

@@ -1,5 +1,5 @@
 // `odoo-heal patterns list|validate|test`: inspect the pattern database and try it on a log.
-import { UsageError } from '../../engine/errors.js';
+import { UsageError } from '../../engine/core/errors.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_LOCAL_PATTERNS_DIR } from '../../engine/config/defaults.js';
 import type { LoadedConfig } from '../../engine/config/load.js';
@@ -8,9 +8,9 @@ import { configIfAny } from '../optional-config.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import { readRecordBatches } from '../../engine/logs/read-records.js';
 import { statedLevel } from '../../engine/logs/record-level.js';
-import type { LogRecord, PatternMatch } from '../../engine/types.js';
+import type { LogRecord, PatternMatch } from '../../engine/core/types.js';
 import { sanitizeText } from '../../ui/sanitize.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { renderTable } from '../table.js';
 import { print, printJson } from '../output.js';
 

@@ -3,15 +3,15 @@
 // a fresh check, incidents from that check plus the history --auto keeps in the state dir, attempts
 // from the state dir. Informational: exits 0 whatever the health (`check` is the gate).
 import { loadConfig } from '../../engine/config/load.js';
-import { UsageError } from '../../engine/errors.js';
-import { checkHealth, type HealthReport } from '../../engine/health.js';
+import { UsageError } from '../../engine/core/errors.js';
+import { checkHealth, type HealthReport } from '../../engine/run/health.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
-import { buildReport, mergeIncidents, readIncidentHistory, redactReport } from '../../engine/report.js';
-import { renderReportJSON, renderReportMarkdown } from '../../engine/report-format.js';
-import { parseSince } from '../../engine/since.js';
+import { buildReport, mergeIncidents, readIncidentHistory, redactReport } from '../../engine/outputs/report.js';
+import { renderReportJSON, renderReportMarkdown } from '../../engine/outputs/report-format.js';
+import { parseSince } from '../../engine/core/since.js';
 import { listAttempts } from '../../fixes/attempts.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { print, printJsonText } from '../output.js';
 
 export interface ReportOptions {

@@ -1,11 +1,11 @@
 // `odoo-heal rollback <attempt-id>`: undo a fix attempt later, from another process. Refuses when a
 // file changed since the fix (unless --force); restores byte-identical content checked by sha256.
-import { currentWho } from '../../engine/audit.js';
+import { currentWho } from '../../engine/state/audit.js';
 import { loadConfig } from '../../engine/config/load.js';
-import { acquireLock } from '../../engine/lock.js';
+import { acquireLock } from '../../engine/state/lock.js';
 import { rollbackAttempt } from '../../fixes/attempts.js';
 import { probeOnce } from '../../fixes/probe-once.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../global-options.js';
 import { print, printErr, printJson } from '../output.js';
 
 export async function run(globals: GlobalOptions, id: string, opts: { force?: boolean; json?: boolean }): Promise<number> {

@@ -1,6 +1,6 @@
 // The odoo_conf probe: the odoo.conf audit as findings (one incident per rule), re-run at most every
 // probes.odooDbIntervalMs in the console and --auto (it opens a database connection).
-import type { Finding } from '../types.js';
+import type { Finding } from '../core/types.js';
 import { statusOfFindings, type Probe, type ProbeOutput } from '../probes/types.js';
 import { auditConfig, auditLine, type AuditFinding } from './audit.js';
 

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import { defaultOdooConf } from './defaults.js';
 import { readOdooConf } from './odoo-conf.js';
 import type { OdooConf } from './types.js';

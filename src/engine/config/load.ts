@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument, visit } from 'yaml';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { DEFAULT_CONFIG_FILE, defaultConfig, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
 import { discoverOdooConf } from './discover.js';
 import { maskArgv, maskUrl } from './print.js';

@@ -8,7 +8,7 @@
 //   npm run build && node dist/engine/config/schema-standalone.js
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generateWhenRun } from '../generated-file.js';
+import { generateWhenRun } from '../core/generated-file.js';
 import { schemaHash, standaloneModule } from '../patterns/schema-standalone.js';
 
 /** The options load.ts compiles the schema with; the generated code must come from the same. */

@@ -55,7 +55,7 @@ export interface Endpoint {
 }
 
 export interface AlertTarget {
-  /** `alertmanager`: url is Alertmanager's base URL; alerts go to its API v2 (src/engine/alerts/alertmanager.ts). */
+  /** `alertmanager`: url is Alertmanager's base URL; alerts go to its API v2 (src/engine/outputs/alerts/alertmanager.ts). */
   kind: 'mattermost' | 'webhook' | 'alertmanager';
   url: string;
   minSeverity: 'info' | 'warning' | 'critical';

@@ -1,6 +1,6 @@
 // One root cause, one incident: links each incident whose cause is another open incident to that
 // root (Incident.rootId). Pure: the incidents, the clock and the deployment in, the links out.
-import type { Incident } from '../types.js';
+import type { Incident } from '../core/types.js';
 import { classify as classifyIncident, dependenciesOf, mountOf, type Classification, type Component, type Deployment } from './model.js';
 
 export interface CorrelateOptions {

@@ -2,7 +2,7 @@
 // with their PostgreSQL connection and never come back (odoo-facts.md; the tracebacks reach only
 // stderr): when PostgreSQL returns to the same Odoo process, scheduled actions stay stopped until
 // Odoo is restarted. The restart is the follow-up, raised as its own root incident.
-import type { Finding } from '../types.js';
+import type { Finding } from '../core/types.js';
 
 /** Engine incident key of the follow-up (fingerprint `engine:cron-threads-dead`). */
 export const CRON_FOLLOW_UP_KEY = 'cron-threads-dead';

@@ -1,7 +1,7 @@
 // The deployment as a dependency graph, and which part of it an incident says is broken.
 // Monit's DEPENDS ON and Alertmanager's inhibition in one small table: when PostgreSQL is down,
 // Odoo's HTTP workers, its cron and every health check fail too, and those failures are symptoms.
-import type { Incident } from '../types.js';
+import type { Incident } from '../core/types.js';
 import { CRON_FOLLOW_UP_KEY } from './follow-ups.js';
 
 /**

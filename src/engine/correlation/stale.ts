@@ -1,7 +1,7 @@
 // No stale alarms at start: an incident rebuilt from log history (all its records older than the
 // watch) is over already when a probe now shows the opposite, or when a fix of it was verified
 // after its last record. Pure: the engine and `check` pass what they know.
-import type { Incident, ProbeName, ProbeResult } from '../types.js';
+import type { Incident, ProbeName, ProbeResult } from '../core/types.js';
 
 export interface StaleContext {
   /** When watching began: records before it are history. */

@@ -2,7 +2,7 @@
 // incidents on request. A zustand vanilla store like the engine's; the UI reads it with selectors
 // and calls the intents, never sets state itself.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { hostIncidents, readFleet, type FleetSnapshot, type HostIncidentRow } from './fleet.js';
 import { fetchHostIncidents, type RemoteIncident } from './host-incidents.js';
 

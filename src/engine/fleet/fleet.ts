@@ -1,7 +1,7 @@
 // The fleet as Prometheus sees it: one row per odoo-heal instance of a scrape job, from the
 // metrics every instance exposes (/metrics) and Prometheus's own `up`. No aggregation of ours:
 // every figure is a PromQL query over what Prometheus stored.
-import type { Severity } from '../types.js';
+import type { Severity } from '../core/types.js';
 import { instantQuery, type PromOptions, type Sample } from './prometheus-api.js';
 
 export type HostHealth = 'ok' | 'warning' | 'critical' | 'unknown' | 'down';

@@ -1,7 +1,7 @@
 // The full incidents of one host, from its own HTTP listener (GET /incidents, odoo-heal/incidents@1),
 // when the fleet view has a token for it. The instance label Prometheus scrapes is host:port of that
 // listener. Everything here came from another machine's logs: the view sanitizes it like log text.
-import type { Severity } from '../types.js';
+import type { Severity } from '../core/types.js';
 
 export interface RemoteIncident {
   id: string;

@@ -3,7 +3,7 @@
 // whole process group on stop().
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { LineSplitter } from './line-splitter.js';
 import { ErrorGate, FollowError, type FollowState, type FollowStatus, type LinesCallback } from './follow-file.js';
 

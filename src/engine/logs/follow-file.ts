@@ -10,7 +10,7 @@ import { stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { UsageError, errorMessage } from '../errors.js';
+import { UsageError, errorMessage } from '../core/errors.js';
 import { LineSplitter } from './line-splitter.js';
 import { openRegular } from './open-log.js';
 

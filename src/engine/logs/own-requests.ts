@@ -2,7 +2,7 @@
 // lines in Odoo's log. They are ours, not the admin's traffic: the log pane and the detectors skip
 // them. Each request we sent hides at most one access line with its method and path, logged within
 // a few seconds of it, so an identical request from someone else is still shown.
-import type { LogRecord } from '../types.js';
+import type { LogRecord } from '../core/types.js';
 
 /** Odoo logs the access line when the answer is sent; a slow answer or a late flush moves it. */
 const WINDOW_MS = 10_000;

@@ -5,7 +5,7 @@
 //
 // This runs on every line of every log, so the hot path avoids regexes and temporary arrays: the
 // header is recognised with character checks, and a record only allocates its own strings.
-import type { Level, LogRecord, OdooRecord, PostgresRecord, RawRecord, RecordAssembler } from '../types.js';
+import type { Level, LogRecord, OdooRecord, PostgresRecord, RawRecord, RecordAssembler } from '../core/types.js';
 import { csvComplete, isCsvStart, isFollowUp, parsePgCsv, parsePgLine, pgLevel, type PgHeader } from './shapes/postgres-line.js';
 import { unwrapLine } from './shapes/unwrap.js';
 

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import type { LogRecord } from '../types.js';
+import type { LogRecord } from '../core/types.js';
 import { isGzipMagic, openRegular } from './open-log.js';
 import { createAssembler, MAX_LINE_CHARS, type AssemblerOptions } from './parser.js';
 

@@ -1,6 +1,6 @@
 // All configured log sources behind one object, so the engine starts, stops and inspects them together.
 
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { CommandFollower } from './follow-command.js';
 import {
   FileFollower,

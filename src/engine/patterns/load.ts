@@ -6,10 +6,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import { AJV_OPTIONS, schemaHash } from './schema-standalone.js';
 import { SCHEMA_SHA1, validate as precompiled } from './schema-validator.generated.js';
-import type { Pattern } from '../types.js';
+import type { Pattern } from '../core/types.js';
 import { backtrackingProblem, captureNames } from './regex-tools.js';
 import { isVerifiedPatternText } from './verified-patterns.js';
 

@@ -5,7 +5,7 @@
 //
 // Speed: patterns are bucketed by record kind and level, tried in priority order (first hit wins),
 // and each regex is guarded by a literal every match must contain (`includes` before `exec`).
-import type { Level, LogRecord, Pattern, PatternMatch } from '../types.js';
+import type { Level, LogRecord, Pattern, PatternMatch } from '../core/types.js';
 import { requiredLiterals } from './regex-tools.js';
 
 interface Field {

@@ -24,7 +24,7 @@ import { LEVEL_ERROR, odooHeaderLevel } from '../logs/header-bytes.js';
 import { createAssembler, MAX_LINE_CHARS, type AssemblerOptions, type LineAssembler } from '../logs/parser.js';
 import { LogReadError, TextLineSplitter } from '../logs/read-records.js';
 import { LiteralScanner } from './literal-scanner.js';
-import type { LogRecord } from '../types.js';
+import type { LogRecord } from '../core/types.js';
 import type { Matcher } from './matcher.js';
 import { EV_ONE, EV_SKIP, EV_SLOW, ScanKernel } from './scan-kernel.js';
 import type { Tally } from './scan-tally.js';

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateWhenRun } from '../generated-file.js';
+import { generateWhenRun } from '../core/generated-file.js';
 
 /** SIMD for the newline search and bulk memory for the table fills (Node 20 has both). */
 export const CLANG_FLAGS = [

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Incident, Pattern } from '../types.js';
+import type { Incident, Pattern } from '../core/types.js';
 import type { UnclassifiedPolicy } from '../unclassified/grouper.js';
 import { findRecordStart, scanRange, type ScanPlan } from './scan-file.js';
 import type { Tally, Unmatched } from './scan-tally.js';

@@ -1,10 +1,10 @@
 // What a scan does with each record, in one place for every way of reading a source (the byte
 // scanner, the decoded-text path for stdin and pipes, a worker thread): apply `since`, count, match,
 // add the match to the incident book, or count the record as an unexplained warning/error.
-import { IncidentBook } from '../incidents.js';
+import { IncidentBook } from '../incidents/incidents.js';
 import { LEVEL_CRITICAL, LEVEL_ERROR, LEVEL_WARNING } from '../logs/header-bytes.js';
 import { odooStampTime, parseText } from '../logs/parser.js';
-import type { LogRecord, PatternMatch } from '../types.js';
+import type { LogRecord, PatternMatch } from '../core/types.js';
 import type { UnclassifiedGrouper } from '../unclassified/grouper.js';
 import type { Matcher } from './matcher.js';
 

@@ -4,9 +4,9 @@
 // for the main thread to merge, and ends.
 import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { IncidentBook } from '../incidents.js';
+import { IncidentBook } from '../incidents/incidents.js';
 import { LogReadError } from '../logs/read-records.js';
-import type { Pattern } from '../types.js';
+import type { Pattern } from '../core/types.js';
 import { UnclassifiedGrouper } from '../unclassified/grouper.js';
 import { Matcher } from './matcher.js';
 import { scanPlan, scanRange } from './scan-file.js';

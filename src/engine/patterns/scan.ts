@@ -4,9 +4,9 @@
 // (scan-parallel.ts); stdin and pipes through the decoded-text stream. Both give the same result.
 import { closeSync } from 'node:fs';
 import { fdIsGzip, openRegularSync } from '../logs/open-log.js';
-import { IncidentBook } from '../incidents.js';
+import { IncidentBook } from '../incidents/incidents.js';
 import { LogReadError, readRecordBatches } from '../logs/read-records.js';
-import type { LogRecord, PatternMatch } from '../types.js';
+import type { LogRecord, PatternMatch } from '../core/types.js';
 import { DEFAULT_UNCLASSIFIED, UnclassifiedGrouper, type UnclassifiedPolicy } from '../unclassified/grouper.js';
 import type { Matcher } from './matcher.js';
 import { scanPlan, scanRange, type ScanPlan } from './scan-file.js';

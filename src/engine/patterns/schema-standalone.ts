@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { generateWhenRun } from '../generated-file.js';
+import { generateWhenRun } from '../core/generated-file.js';
 
 /** The options load.ts compiles the schema with; the generated code must come from the same. */
 export const AJV_OPTIONS = { allErrors: false, strict: true, strictRequired: false } as const;

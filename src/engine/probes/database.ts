@@ -6,8 +6,8 @@
 // whole run is raced with the runner's AbortSignal, so a hanging server never hangs the engine.
 import pg from 'pg';
 import type { OdooConf } from '../config/types.js';
-import { errorMessage } from '../errors.js';
-import type { Finding, PatternFix, Severity } from '../types.js';
+import { errorMessage } from '../core/errors.js';
+import type { Finding, PatternFix, Severity } from '../core/types.js';
 import {
   dbNames,
   describeTarget,

@@ -3,8 +3,8 @@
 import { realpath, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { resolveOdooDataDir } from '../config/odoo-conf.js';
-import { errorMessage } from '../errors.js';
-import type { Finding } from '../types.js';
+import { errorMessage } from '../core/errors.js';
+import type { Finding } from '../core/types.js';
 import { formatBytes } from './process.js';
 import { statusOfFindings } from './types.js';
 import { createMountinfoReader, mountFor, PROC_ROOT, type MountEntry } from './proc.js';

@@ -1,7 +1,7 @@
 // Host memory (/proc/meminfo), host CPU use (delta of /proc/stat) and what Odoo takes of it.
 // Also carries the host CPU figure for the console's chart: it is the one "system load" probe.
 import { availableParallelism } from 'node:os';
-import type { Finding } from '../types.js';
+import type { Finding } from '../core/types.js';
 import { buildTree, createOdooScanner, formatBytes, type OdooScanner } from './process.js';
 import { statusOfFindings } from './types.js';
 import { parseCpuTimes, PROC_ROOT, readLoadavg, readMeminfo, readProcStat, type CpuTimes, type LoadAvg } from './proc.js';

@@ -1,8 +1,8 @@
 // Reachability of the endpoints Odoo depends on (config.endpoints): `http(s)://` URLs by fetch,
 // `host:port` by a TCP connect. Also the small TCP helpers the services probe uses.
 import { connect, type Socket } from 'node:net';
-import { errorMessage } from '../errors.js';
-import type { Finding } from '../types.js';
+import { errorMessage } from '../core/errors.js';
+import type { Finding } from '../core/types.js';
 import { statusOfFindings } from './types.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 

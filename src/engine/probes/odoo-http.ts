@@ -3,7 +3,7 @@
 //   database, so it would report "pass" while PostgreSQL is down; with the parameter Odoo pings the
 //   DB server and answers 500 {"status": "fail", "db_server_status": false} when it cannot.
 // - `POST /web/webclient/version_info` (JSON-RPC): the server version, for the header and reports.
-import type { Finding } from '../types.js';
+import type { Finding } from '../core/types.js';
 import { netReason } from './network.js';
 import type { Probe, ProbeContext, ProbeOutput } from './types.js';
 

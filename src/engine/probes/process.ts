@@ -3,7 +3,7 @@
 //
 // Which processes are Odoo: odoo-command.ts; how /proc is read each round: odoo-scan.ts.
 import { resolve } from 'node:path';
-import type { Finding } from '../types.js';
+import type { Finding } from '../core/types.js';
 import type { OdooScan, OdooScanner, OdooProc } from './odoo-scan.js';
 import { createOdooScanner } from './odoo-scan.js';
 import { CLOCK_TICKS, readThreadSyscalls, waitsInSelect } from './proc.js';

@@ -1,7 +1,7 @@
 // Runs probes in parallel, each bounded by its own time budget. A probe that hangs or throws becomes
 // an 'unknown' result with a one-line reason; it never delays the others or the caller.
-import { errorMessage } from '../errors.js';
-import type { ProbeName, ProbeResult } from '../types.js';
+import { errorMessage } from '../core/errors.js';
+import type { ProbeName, ProbeResult } from '../core/types.js';
 import { createDatabaseProbe } from './database.js';
 import { createOdooDbProbe } from './odoo-db/probe.js';
 import { createDiskProbe } from './disk.js';

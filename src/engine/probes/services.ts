@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { access, constants, readdir, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { ServiceSpec } from '../config/types.js';
-import type { Finding } from '../types.js';
+import type { Finding } from '../core/types.js';
 import { netReason, parseHostPort, tcpExchange } from './network.js';
 import { createOdooScanner, type OdooScanner } from './odoo-scan.js';
 import { statusOfFindings } from './types.js';

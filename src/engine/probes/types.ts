@@ -1,6 +1,6 @@
 // The contract of a probe: one bounded look at one part of the host.
 import type { Config, OdooConf } from '../config/types.js';
-import type { Finding, ProbeName, ProbeResult, Status } from '../types.js';
+import type { Finding, ProbeName, ProbeResult, Status } from '../core/types.js';
 
 /** A probe's status from its findings: the worst severity, info counting as ok. */
 export function statusOfFindings(findings: readonly Finding[]): Exclude<Status, 'unknown'> {

@@ -2,9 +2,9 @@
 // the admin chose to ignore, how severe each is, and which request failed with it. One instance per
 // scan or per engine; every reader of logs (the byte scanner's tally, the live pipeline, a worker
 // thread) feeds it the same way, so `detect`, `check` and the console agree.
-import { incidentId, incidentRate, unclassifiedFingerprint, type IncidentBook } from '../incidents.js';
-import type { Incident, LogRecord, Severity } from '../types.js';
-import { failedRequestOf, isUnclassifiedCandidate, signatureOf } from './signature.js';
+import { incidentId, incidentRate, unclassifiedFingerprint, type IncidentBook } from '../incidents/incidents.js';
+import type { Incident, LogRecord, Severity } from '../core/types.js';
+import { failedRequestOf, isUnclassifiedCandidate, signatureOf } from '../incidents/signature.js';
 
 /** `off`: no unclassified incidents; `warning`: at most WARNING (CRITICAL above the rate);
  * `critical`: every unclassified error is CRITICAL. */

@@ -4,15 +4,15 @@
 import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDir, writeFileDurable } from '../durable.js';
-import { UsageError } from '../errors.js';
+import { ensureDir, writeFileDurable } from '../core/durable.js';
+import { UsageError } from '../core/errors.js';
 import { parseText } from '../logs/parser.js';
 import { loadPatternLayers, loadPatterns } from '../patterns/load.js';
 import { Matcher } from '../patterns/matcher.js';
 import { scanSources } from '../patterns/scan.js';
-import type { LogRecord, Pattern } from '../types.js';
+import type { LogRecord, Pattern } from '../core/types.js';
 import { DEFAULT_UNCLASSIFIED, type UnclassifiedPolicy } from './grouper.js';
-import { isUnclassifiedCandidate, signatureOf } from './signature.js';
+import { isUnclassifiedCandidate, signatureOf } from '../incidents/signature.js';
 import { draftPattern, patternFileText, proofOk, provePattern, type Proof } from './suggest.js';
 
 export interface Suggestion {

@@ -10,11 +10,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import { loadPatternFile } from '../patterns/load.js';
 import { Matcher } from '../patterns/matcher.js';
-import type { Incident, LogRecord, Pattern, Severity } from '../types.js';
-import { addonFrame, splitException } from './signature.js';
+import type { Incident, LogRecord, Pattern, Severity } from '../core/types.js';
+import { addonFrame, splitException } from '../incidents/signature.js';
 
 /** Parts of a message that change between occurrences, each with the regex that stands for it.
  * The same kinds of parts signature.ts masks, so what the signature groups the pattern matches. */

@@ -4,7 +4,7 @@
 // from a probe is confirmed by the same probe still reporting the same finding. The plan carries the
 // confirmation (what was checked, when, what it saw) so the admin, the audit log and --json see what
 // the decision relied on.
-import type { Incident, ProbeName, ProbeResult } from '../../engine/types.js';
+import type { Incident, ProbeName, ProbeResult } from '../../engine/core/types.js';
 import type { FixContext } from '../types.js';
 
 export interface Confirmation {

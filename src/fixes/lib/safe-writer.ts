@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { ensureDir, fsyncDir, writeFileAtomically, writeJsonDurable } from '../../engine/durable.js';
+import { ensureDir, fsyncDir, writeFileAtomically, writeJsonDurable } from '../../engine/core/durable.js';
 import type { BackupEntry, SafeWriter } from '../types.js';
 
 export interface SafeWriterOptions {

@@ -1,7 +1,7 @@
 // One JSON object per line: `journalctl -o json` (the MESSAGE field; journald stores a message that
 // is not valid UTF-8 as an array of bytes) and docker's json-file log driver (`{"log": "...\n",
 // "stream": "stderr", "time": "..."}`, what /var/lib/docker/containers/*/*-json.log holds).
-import type { Unwrapped } from './unwrap.js';
+import type { Unwrapped } from './unwrapped.js';
 
 /** A line longer than this is not parsed as JSON (the parser cuts lines at 64 KiB anyway). */
 const MAX_JSON_CHARS = 256 * 1024;

@@ -6,7 +6,7 @@
 // Debian's `%m [%p] %q%u@%d ` and the older `%t [%p-%l] %q%u@%d `; and, in a source known to be
 // PostgreSQL's, the empty prefix of releases before 10 (`LOG:  text`). Whatever sits between the
 // stamp and the severity is read for `[pid]` and `user@db` when they are there.
-import type { Level } from '../../types.js';
+import type { Level } from '../../core/types.js';
 
 export interface PgHeader {
   /** Epoch ms, or null without a stamp (empty prefix). */

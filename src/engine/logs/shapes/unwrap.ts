@@ -9,20 +9,10 @@
 // few character comparisons before anything allocates, because the parser asks about every line
 // that is not an Odoo header (traceback frames included).
 import { journalJsonLine } from './journal-json.js';
+import type { ShapeKind, Unwrapped } from './unwrapped.js';
 
-export type ShapeKind = 'compose' | 'docker' | 'cri' | 'journal' | 'syslog' | 'json';
+export type { ShapeKind, Unwrapped } from './unwrapped.js';
 
-export interface Unwrapped {
-  kind: ShapeKind;
-  /** The line as the program wrote it. Journal JSON messages may hold several lines (`\n`). */
-  text: string;
-  /** Epoch ms the collector stamped, or null. */
-  time: number | null;
-  /** The interleaved stream the line belongs to, unique within the source ('' for the only one). */
-  stream: string;
-  /** The text continues in the stream's next line (CRI `P`, docker json-file lines over 16 KiB). */
-  partial: boolean;
-}
 
 const C_0 = 48;
 const C_9 = 57;

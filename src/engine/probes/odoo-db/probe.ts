@@ -7,8 +7,8 @@
 // returned as is. The filestore sample runs every filestoreIntervalMs, or every run for `check --deep`.
 import type { Config, OdooConf } from '../../config/types.js';
 import { resolveOdooDataDir } from '../../config/odoo-conf.js';
-import { errorMessage } from '../../errors.js';
-import type { Finding, PatternFix } from '../../types.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Finding, PatternFix } from '../../core/types.js';
 import { withPgClient } from '../pg-connect.js';
 import { statusOfFindings, type Probe, type ProbeContext, type ProbeOutput } from '../types.js';
 import { describeJob, readCrons, stuckSeconds, type CronJob, type CronReport } from './cron.js';

@@ -1,6 +1,7 @@
-// What the engine tells the alerting side. Delivery runs off the engine's path: notify() must
-// return at once (queue), so a dead or slow endpoint never delays detection or healing.
-import type { AttemptSummary, Incident } from '../types.js';
+// What the engine tells the alerting side (outputs/alerts implements it). Delivery runs off the
+// engine's path: notify() must return at once (queue), so a dead or slow endpoint never delays
+// detection or healing.
+import type { AttemptSummary, Incident } from '../core/types.js';
 
 export type AlertKind =
   /** A new incident (or one that came back). */

@@ -16,11 +16,11 @@ import type {
   PatternMatch,
   ProbeName,
   Severity,
-} from './types.js';
-import type { Signature } from './unclassified/signature.js';
-import { SEVERITY_RANK } from './types.js';
-import { correlate } from './correlation/correlate.js';
-import { classify, NO_DEPLOYMENT, type Classification, type Deployment } from './correlation/model.js';
+} from '../core/types.js';
+import type { Signature } from './signature.js';
+import { SEVERITY_RANK } from '../core/types.js';
+import { correlate } from '../correlation/correlate.js';
+import { classify, NO_DEPLOYMENT, type Classification, type Deployment } from '../correlation/model.js';
 
 /** `permission-denied|path=/srv/odoo/filestore/db`: pattern id, then `name=value` per fingerprint capture. */
 export function patternFingerprint(m: PatternMatch): string {

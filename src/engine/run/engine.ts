@@ -1,34 +1,35 @@
 // The engine: owns the store, the probe loop, the log sources and the fixes. Runs the same with
 // or without a terminal; a view subscribes to `store` and calls the EngineIntents methods.
 import { existsSync, unwatchFile, watchFile } from 'node:fs';
-import { readOdooConf, resolveOdooDataDir } from './config/odoo-conf.js';
-import { changedOdooKeys } from './config/odoo-conf-changes.js';
+import { readOdooConf, resolveOdooDataDir } from '../config/odoo-conf.js';
+import { changedOdooKeys } from '../config/odoo-conf-changes.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type { Deployment } from './correlation/model.js';
-import type { DiskData } from './probes/disk.js';
-import type { ProcessData } from './probes/process.js';
-import { awaitsProbes, staleReason, verifiedFixes, type StaleContext } from './correlation/stale.js';
-import { CONNECTION_LOST, CRON_FOLLOW_UP_KEY, cronFollowUp, type Outage } from './correlation/follow-ups.js';
-import { loadConfig } from './config/load.js';
-import type { Config, OdooConf } from './config/types.js';
-import { IncidentBook, isAlarm } from './incidents.js';
-import { OwnRequests } from './logs/own-requests.js';
-import type { EngineIntents } from './intents.js';
+import type { Deployment } from '../correlation/model.js';
+import type { DiskData } from '../probes/disk.js';
+import type { ProcessData } from '../probes/process.js';
+import { awaitsProbes, staleReason, verifiedFixes, type StaleContext } from '../correlation/stale.js';
+import { CONNECTION_LOST, CRON_FOLLOW_UP_KEY, cronFollowUp, type Outage } from '../correlation/follow-ups.js';
+import { loadConfig } from '../config/load.js';
+import type { Config, OdooConf } from '../config/types.js';
+import { IncidentBook, isAlarm } from '../incidents/incidents.js';
+import { OwnRequests } from '../logs/own-requests.js';
+import type { EngineIntents } from '../state/intents.js';
 import { LogPipeline } from './pipeline.js';
-import { UnclassifiedGrouper } from './unclassified/grouper.js';
-import { loadPatternLayers, patternLayers } from './patterns/load.js';
-import { Matcher } from './patterns/matcher.js';
-import { createDatabaseProbe } from './probes/database.js';
-import { createOdooDbProbe } from './probes/odoo-db/probe.js';
-import { hostProbes, runProbes } from './probes/run.js';
-import type { Probe, ProbeContext } from './probes/types.js';
-import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from './store.js';
-import type { Finding, Incident, Level, LogRecord, Pattern, ProbeName, ProbeResult, TailEntry } from './types.js';
-import { LEVELS } from './types.js';
-import { postgresLogs } from './logs/postgres-discovery.js';
-import { createSources, type LogSources, type ReadPosition, type SourceSpec } from './logs/sources.js';
+import { UnclassifiedGrouper } from '../unclassified/grouper.js';
+import { loadPatternLayers, patternLayers } from '../patterns/load.js';
+import { Matcher } from '../patterns/matcher.js';
+import { createDatabaseProbe } from '../probes/database.js';
+import { createOdooDbProbe } from '../probes/odoo-db/probe.js';
+import { hostProbes, runProbes } from '../probes/run.js';
+import type { Probe, ProbeContext } from '../probes/types.js';
+import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from '../state/store.js';
+import type { Finding, Incident, Level, LogRecord, Pattern, ProbeName, ProbeResult, TailEntry } from '../core/types.js';
+import { LEVELS } from '../core/types.js';
+import { postgresLogs } from '../probes/postgres-log-discovery.js';
+import { createSources, type LogSources, type ReadPosition, type SourceSpec } from '../logs/sources.js';
 import { FixDesk } from './fix-desk.js';
+import type { EngineEvent, FixDeskHost } from './fix-desk-host.js';
 
 export type EngineMode = 'console' | 'auto';
 
@@ -45,7 +46,7 @@ export interface EngineDeps {
   emit?: (event: EngineEvent) => void;
 }
 
-export type EngineEvent = { level: 'info' | 'warning' | 'error'; event: string; [k: string]: unknown };
+export type { EngineEvent } from './fix-desk-host.js';
 
 /** How often buffered log records are flushed into the store (renders follow the store). */
 const FLUSH_MS = 100;
@@ -54,7 +55,7 @@ const ODOO_CONF_POLL_MS = 2000;
 /** How long a log incident must be quiet before its clearing probe may resolve it. */
 const CLEAR_QUIET_MS = 60_000;
 
-export class Engine implements EngineIntents {
+export class Engine implements EngineIntents, FixDeskHost {
   readonly store: EngineStore;
   readonly book = new IncidentBook();
   readonly config: Config;

@@ -9,9 +9,9 @@
 // Pure logic with an injected clock; state round-trips through JSON (escalation.json in the state dir).
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { Config, LadderStep } from './config/types.js';
-import { ensureDir, writeJsonDurable } from './durable.js';
-import type { Finding } from './types.js';
+import type { Config, LadderStep } from '../config/types.js';
+import { ensureDir, writeJsonDurable } from '../core/durable.js';
+import type { Finding } from '../core/types.js';
 
 export type EscalationPolicy = Config['escalation'];
 

@@ -2,7 +2,7 @@
 // batches, at most once per tick/flush); views subscribe with selectors and send intents to the
 // engine instead of writing here.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { AttemptSummary, Incident, Level, ProbeName, ProbeResult, TailEntry } from './types.js';
+import type { AttemptSummary, Incident, Level, ProbeName, ProbeResult, TailEntry } from '../core/types.js';
 
 export interface OdooInfo {
   version: string | null;

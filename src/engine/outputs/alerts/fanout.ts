@@ -1,6 +1,6 @@
 // One sink in front of several channels: --auto hands the engine one AlertSink whatever the
 // configured targets are (chat/webhook dispatcher, Alertmanager).
-import type { AlertEvent, AlertSink } from './types.js';
+import type { AlertEvent, AlertSink } from '../../run/alert-sink.js';
 
 export interface PendingSink extends AlertSink {
   pending(): number;

@@ -1,8 +1,8 @@
 // Mattermost incoming-webhook payload, exactly the fields Mattermost documents
 // (https://developers.mattermost.com/integrate/webhooks/incoming/): text, username, icon_url,
 // channel (optional) and message attachments [{fallback, color, title, text, fields}].
-import type { AlertTarget } from '../config/types.js';
-import type { AlertEvent, AlertKind } from './types.js';
+import type { AlertTarget } from '../../config/types.js';
+import type { AlertEvent, AlertKind } from '../../run/alert-sink.js';
 
 export interface MattermostField {
   short: boolean;

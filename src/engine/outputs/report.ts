@@ -9,104 +9,27 @@
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config, OdooConf } from './config/types.js';
-import { ensureDir, writeFileDurable, writeJsonDurable } from './durable.js';
-import type { Engine } from './engine.js';
-import { errorMessage } from './errors.js';
-import { CHECK_FORMAT, severityStatus, worstStatus, type HealthReport } from './health.js';
-import { IncidentBook } from './incidents.js';
+import type { Config, OdooConf } from '../config/types.js';
+import { ensureDir, writeFileDurable, writeJsonDurable } from '../core/durable.js';
+import type { Engine } from '../run/engine.js';
+import { errorMessage } from '../core/errors.js';
+import { CHECK_FORMAT, severityStatus, worstStatus, type HealthReport } from '../run/health.js';
+import { IncidentBook } from '../incidents/incidents.js';
 import { redactDeep, secretsOf } from './redact.js';
-import type { AttemptOutcome, Incident, PatternFix, ProbeResult, Severity, Status } from './types.js';
-import { PROBE_NAMES, STATUS_EXIT } from './types.js';
-import { listAttempts, type AttemptRecord } from '../fixes/attempts.js';
+import type { AttemptOutcome, Incident, ProbeResult, Severity } from '../core/types.js';
+import { PROBE_NAMES, STATUS_EXIT } from '../core/types.js';
+import { listAttempts, type AttemptRecord } from '../../fixes/attempts.js';
 import { renderReportJSON, renderReportMarkdown } from './report-format.js';
+import { REPORT_FORMAT, type IncidentSourceKind, type ReportIncident, type ReportAttempt, type Effectiveness, type Report } from './report-types.js';
 
-export const REPORT_FORMAT = 'odoo-heal/report@1';
 export const REPORT_JSON_FILE = 'report.json';
 export const REPORT_MD_FILE = 'report.md';
 export const INCIDENT_HISTORY_FILE = 'incident-history.json';
 /** Bound on the persisted history: the oldest resolved incidents go first. */
 export const INCIDENT_HISTORY_LIMIT = 2000;
 
-export const OUTCOMES: readonly AttemptOutcome[] = ['planned', 'running', 'verified', 'failed', 'rolled_back', 'refused'];
-
-/** Where an incident comes from, which is also the key its effectiveness is counted under. */
-export type IncidentSourceKind = 'pattern' | 'probe' | 'engine' | 'unclassified' | 'unknown';
-
-export interface ReportIncident {
-  id: string;
-  fingerprint: string;
-  kind: IncidentSourceKind;
-  /** Pattern id, probe fingerprint (`probe:database:down`) or engine fingerprint. */
-  key: string;
-  title: string;
-  severity: Severity;
-  category: string;
-  status: Incident['status'];
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-  resolvedAt: string | null;
-  /** First verified fix, else the resolution; null while unrecovered. */
-  recoveredAt: string | null;
-  timeToRecoverMs: number | null;
-  detail: string;
-  fix: PatternFix | null;
-  attempts: string[];
-}
-
-export interface ReportAttempt {
-  id: string;
-  incidentId: string;
-  /** Effectiveness key of the attempt's incident, or null when the incident is not known any more. */
-  key: string | null;
-  fixId: string;
-  who: string;
-  startedAt: string;
-  finishedAt: string | null;
-  durationMs: number | null;
-  outcome: AttemptOutcome;
-  message: string;
-  rollback: { at: string; ok: boolean; automatic: boolean; who: string } | null;
-}
-
-export interface Effectiveness {
-  key: string;
-  kind: IncidentSourceKind;
-  title: string;
-  incidents: number;
-  open: number;
-  resolved: number;
-  /** Sum of the incidents' match counts (log records or failing probe rounds). */
-  matches: number;
-  /** Attempts that tried to heal (every outcome except guidance-only `planned`). */
-  attempts: number;
-  outcomes: Record<AttemptOutcome, number>;
-  /** verified / attempts; null when there was no attempt. */
-  successRate: number | null;
-  /** Incidents with a recovery time. */
-  recovered: number;
-  meanTimeToRecoverMs: number | null;
-}
-
-export interface Report {
-  format: typeof REPORT_FORMAT;
-  host: string;
-  generatedAt: string;
-  since: string | null;
-  /** Current health, same content as `check --json` (format odoo-heal/check@1); null if not known. */
-  health: HealthReport | null;
-  summary: {
-    status: Status;
-    incidents: { total: number; open: number; resolved: number; bySeverity: Record<Severity, number> };
-    attempts: { total: number; byOutcome: Record<AttemptOutcome, number>; successRate: number | null };
-    meanTimeToRecoverMs: number | null;
-  };
-  incidents: ReportIncident[];
-  attempts: ReportAttempt[];
-  effectiveness: Effectiveness[];
-  warnings: string[];
-}
+export { REPORT_FORMAT, OUTCOMES } from './report-types.js';
+export type { IncidentSourceKind, ReportIncident, ReportAttempt, Effectiveness, Report } from './report-types.js';
 
 export interface ReportInput {
   host?: string;

@@ -1,18 +1,18 @@
 // The engine's side of fixing: plans for the console, confirmed attempts, rollback, and the
 // unattended policy (--auto or auto-heal toggled on): escalation decides when, policy decides whether.
 import { existsSync } from 'node:fs';
-import { getFix } from '../fixes/registry.js';
-import { runAttempt, rollbackAttempt, listAttempts, summarize, type AttemptDeps, type AttemptRecord } from '../fixes/attempts.js';
-import type { AlertEvent, AlertSink } from './alerts/types.js';
-import { NO_ALERTS } from './alerts/types.js';
-import { errorMessage } from './errors.js';
+import { getFix } from '../../fixes/registry.js';
+import { runAttempt, rollbackAttempt, listAttempts, summarize, type AttemptDeps, type AttemptRecord } from '../../fixes/attempts.js';
+import type { AlertEvent, AlertSink } from './alert-sink.js';
+import { NO_ALERTS } from './alert-sink.js';
+import { errorMessage } from '../core/errors.js';
 import { loadEscalation, saveEscalation, Escalation } from './escalation.js';
-import { acquireLock, LockHeldError } from './lock.js';
-import { currentWho } from './audit.js';
-import type { AttemptSummary, Incident } from './types.js';
-import type { Engine } from './engine.js';
-import { pushBounded } from './store.js';
-import { ensureReserve } from './space-reserve.js';
+import { acquireLock, LockHeldError } from '../state/lock.js';
+import { currentWho } from '../state/audit.js';
+import type { AttemptSummary, Incident } from '../core/types.js';
+import type { FixDeskHost } from './fix-desk-host.js';
+import { pushBounded } from '../state/store.js';
+import { ensureReserve } from '../core/space-reserve.js';
 
 const ATTEMPTS_SHOWN = 50;
 
@@ -42,7 +42,7 @@ export class FixDesk {
   private planned: string | null = null;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: FixDeskHost,
     private readonly unattended: boolean,
   ) {
     this.escalation = new Escalation(engine.config.escalation);
@@ -67,7 +67,7 @@ export class FixDesk {
 
   async load(): Promise<void> {
     const { config } = this.engine;
-    // Room for the lock and the records of a fix should the disk fill up (src/engine/space-reserve.ts).
+    // Room for the lock and the records of a fix should the disk fill up (src/engine/core/space-reserve.ts).
     if (this.unattended) await ensureReserve(config.paths.stateDir);
     try {
       const { escalation, warning } = await loadEscalation(config.paths.stateDir, config.escalation);

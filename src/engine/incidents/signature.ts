@@ -10,7 +10,7 @@
 //
 // Pure functions of the record text: no file system, no configuration (paths in a log are attacker
 // input and may not exist on this host), so `detect` on a copied log groups like the live engine.
-import type { LogRecord } from '../types.js';
+import type { LogRecord } from '../core/types.js';
 
 export interface Signature {
   /** The grouping key: `class|masked message|frame` (frame `logger:<name>` when there is none). */

@@ -1,11 +1,11 @@
 // Renders a Report (see report.ts) as versioned JSON (`odoo-heal/report@1`, docs/json-format.md) or
 // as Markdown (also the default human output of `odoo-heal report`), and shapes incidents for the
 // HTTP `/incidents` endpoint (`odoo-heal/incidents@1`).
-import { statedLevel } from './logs/record-level.js';
-import type { Effectiveness, Report, ReportAttempt, ReportIncident } from './report.js';
-import { safeJsonStringify, sanitizeBlock } from './text/terminal-safe.js';
-import type { Incident } from './types.js';
-import { incidentRate } from './incidents.js';
+import { statedLevel } from '../logs/record-level.js';
+import type { Effectiveness, Report, ReportAttempt, ReportIncident } from './report-types.js';
+import { safeJsonStringify, sanitizeBlock } from '../text/terminal-safe.js';
+import type { Incident } from '../core/types.js';
+import { incidentRate } from '../incidents/incidents.js';
 
 export const INCIDENTS_FORMAT = 'odoo-heal/incidents@1';
 

@@ -155,7 +155,7 @@ export type IncidentOrigin =
   /** Raised by the engine itself, e.g. "auto-heal gave up on X". */
   | { kind: 'engine'; key: string }
   /** Records no pattern explains (ERROR/CRITICAL, or carrying a traceback), grouped by signature
-   * (src/engine/unclassified/signature.ts). */
+   * (src/engine/incidents/signature.ts). */
   | UnclassifiedOrigin;
 
 export interface UnclassifiedOrigin {

@@ -3,13 +3,13 @@
 // per target posts them in order with a per-request timeout and bounded retries. A dead or slow
 // endpoint therefore only ever delays its own queue, never detection, healing or another target.
 import { hostname } from 'node:os';
-import type { AlertTarget, Config } from '../config/types.js';
-import { errorMessage } from '../errors.js';
+import type { AlertTarget, Config } from '../../config/types.js';
+import { errorMessage } from '../../core/errors.js';
 import { redact, redactDeep } from '../redact.js';
-import type { Severity } from '../types.js';
-import { SEVERITY_RANK } from '../types.js';
+import type { Severity } from '../../core/types.js';
+import { SEVERITY_RANK } from '../../core/types.js';
 import { mattermostPayload } from './mattermost.js';
-import type { AlertEvent, AlertKind, AlertSink } from './types.js';
+import type { AlertEvent, AlertKind, AlertSink } from '../../run/alert-sink.js';
 import { webhookPayload } from './webhook.js';
 
 export type AlertLogEvent = { level: 'info' | 'warning' | 'error'; event: string; [k: string]: unknown };

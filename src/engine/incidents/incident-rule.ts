@@ -1,7 +1,7 @@
 // Which rule of odoo-heal raised an incident, as a short, bounded label (a pattern id, a probe,
 // the engine's own): what /metrics and Alertmanager group incidents by. Never a signature, a path
 // or a capture: those come from log text and would make label values unbounded.
-import type { Incident } from './types.js';
+import type { Incident } from '../core/types.js';
 
 export const GAVE_UP_PREFIX = 'escalation:gave-up:';
 

@@ -5,7 +5,7 @@
 //     replaced wherever they appear, e.g. inside a traceback that echoes a DSN;
 //  2. shapes that are secrets whatever their value: `password=...`, `Bearer ...`, `user:pw@` in
 //     URLs, Mattermost hook ids, token-like query parameters.
-import type { Config, OdooConf } from './config/types.js';
+import type { Config, OdooConf } from '../config/types.js';
 
 export const REDACTED = '[REDACTED]';
 

@@ -1,8 +1,8 @@
 // Generic JSON webhook (n8n, Zapier, a custom receiver): one documented, versioned object per
 // delivery, `odoo-heal/alert@1` (docs/json-format.md). Within a version fields are only added;
 // renaming or removing one bumps the version.
-import type { AttemptSummary, Category, Severity } from '../types.js';
-import type { AlertEvent, AlertKind } from './types.js';
+import type { AttemptSummary, Category, Severity } from '../../core/types.js';
+import type { AlertEvent, AlertKind } from '../../run/alert-sink.js';
 
 export const WEBHOOK_FORMAT = 'odoo-heal/alert@1';
 

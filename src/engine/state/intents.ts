@@ -1,5 +1,5 @@
 // What a view may ask of the engine. The console calls these; it never writes the store.
-import type { Level } from './types.js';
+import type { Level } from '../core/types.js';
 
 export interface EngineIntents {
   /** Ask for the fix plan of an incident; the plan appears in state.plan (or a notice says why not). */

@@ -4,13 +4,13 @@
 // resolve by themselves instead of firing forever), and a resolve is the same alert sent once
 // more with `endsAt` = the time it cleared. Grouping, inhibition and routing are Alertmanager's.
 import { hostname } from 'node:os';
-import type { AlertTarget } from '../config/types.js';
-import { errorMessage } from '../errors.js';
+import type { AlertTarget } from '../../config/types.js';
+import { errorMessage } from '../../core/errors.js';
 import { redact, redactDeep } from '../redact.js';
-import { ruleOf } from '../incident-rule.js';
-import { SEVERITY_RANK } from '../types.js';
+import { ruleOf } from '../../incidents/incident-rule.js';
+import { SEVERITY_RANK } from '../../core/types.js';
 import type { AlertLogEvent } from './dispatcher.js';
-import type { AlertEvent, AlertSink } from './types.js';
+import type { AlertEvent, AlertSink } from '../../run/alert-sink.js';
 
 /** What Alertmanager's API v2 takes (postableAlert). */
 export interface PostableAlert {

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp, readFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ensureDir, fsyncDir } from './durable.js';
-import { ensureReserve, isNoSpace, writeState } from './space-reserve.js';
+import { ensureDir, fsyncDir } from '../core/durable.js';
+import { ensureReserve, isNoSpace, writeState } from '../core/space-reserve.js';
 
 export const LOCK_FILE = 'odoo-heal.lock';
 

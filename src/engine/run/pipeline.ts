@@ -1,10 +1,10 @@
 // Lines → records → pattern matches → incidents. Pure and synchronous, so the engine, `check`,
 // `detect` and the bench all run the very same path.
-import { createAssembler } from './logs/parser.js';
-import type { IncidentBook } from './incidents.js';
-import type { Matcher } from './patterns/matcher.js';
-import type { Incident, LogRecord, RecordAssembler } from './types.js';
-import type { UnclassifiedGrouper } from './unclassified/grouper.js';
+import { createAssembler } from '../logs/parser.js';
+import type { IncidentBook } from '../incidents/incidents.js';
+import type { Matcher } from '../patterns/matcher.js';
+import type { Incident, LogRecord, RecordAssembler } from '../core/types.js';
+import type { UnclassifiedGrouper } from '../unclassified/grouper.js';
 
 export interface PipelineSink {
   /** Records odoo-heal caused itself (its own requests' access lines): counted, not shown or matched. */

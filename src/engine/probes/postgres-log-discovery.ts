@@ -8,7 +8,7 @@ import { access, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
 import type { OdooConf } from '../config/types.js';
-import { pgClientConfig, pgTarget, pgTimeouts } from '../probes/pg-connect.js';
+import { pgClientConfig, pgTarget, pgTimeouts } from './pg-connect.js';
 
 export interface PgLogSettings {
   loggingCollector: boolean;

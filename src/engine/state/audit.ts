@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { constants, promises as fsp, readlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import { ensureDir, writeJsonDurable } from './durable.js';
+import { ensureDir, writeJsonDurable } from '../core/durable.js';
 
 export type AuditAction =
   | 'planned'
