@@ -1,6 +1,6 @@
 // The console: a view on the engine's store. It renders state and sends intents; the only state it
 // keeps is about the view itself (focus, selection, scroll, open overlays, a question being asked).
-import { Box, render, Text, useApp, useInput, useStdin, type Instance } from 'ink';
+import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { errorMessage } from '../engine/core/errors.js';
 import type { EngineIntents } from '../engine/state/intents.js';
@@ -22,7 +22,7 @@ import { MemoryPane } from './memory-pane.js';
 import { PlanView } from './plan-view.js';
 import { ProcessPane } from './process-pane.js';
 import { sanitizeText } from './sanitize.js';
-import { guardTerminal } from './terminal.js';
+import { mountGuarded, type MountedView } from './mount.js';
 import { createViewStore } from './view-store.js';
 import { colorWanted, makeTheme, ThemeContext } from './theme.js';
 import { nextLevel, sortIncidents } from './view-models.js';
@@ -388,53 +388,20 @@ export interface RenderConsoleOptions {
   color?: boolean;
 }
 
-export interface ConsoleHandle {
-  /** Resolves when the console has ended (q, a signal, a hang-up) and the terminal is restored. */
-  waitUntilExit(): Promise<void>;
-  unmount(): void;
-}
+/** waitUntilExit() resolves once the console has ended (q, a signal, a hang-up) and the terminal is restored. */
+export type ConsoleHandle = MountedView;
 
 export function renderConsole(
   engine: { store: EngineStore; intents: EngineIntents },
   opts: RenderConsoleOptions = {},
 ): ConsoleHandle {
-  const stdout = opts.stdout ?? process.stdout;
-  const stdin = opts.stdin ?? process.stdin;
-  let instance: Instance | null = null;
-  let stopRequested = false;
-  const guard = guardTerminal(stdout, stdin, () => {
-    stopRequested = true;
-    instance?.unmount();
-  });
   // Ink 6 rebuilds every cell of the frame on each render; this reuses unchanged rows (same bytes).
   // Only for the pinned Ink 6.8.0: Ink 7 does this itself but needs Node 22 (see fast-output.ts).
   installFastOutput();
-  try {
-    instance = render(<ConsoleApp engine={{ store: engine.store, intents: engine.intents }} color={opts.color ?? colorWanted(process.env)} />, {
-      stdout,
-      stdin,
-      stderr: opts.stderr ?? process.stderr,
-      exitOnCtrlC: false, // Ctrl-C is a key in the keymap, so quitting goes one way
-      patchConsole: false,
-      maxFps: 20,
-    });
-  } catch (err) {
-    guard.restore();
-    guard.dispose();
-    throw err;
-  }
-  if (stopRequested) instance.unmount();
-  const mounted = instance;
-  const done = mounted.waitUntilExit().then(
-    () => {
-      guard.restore();
-      guard.dispose();
-    },
-    (err: unknown) => {
-      guard.restore();
-      guard.dispose();
-      throw err;
-    },
-  );
-  return { waitUntilExit: () => done, unmount: () => mounted.unmount() };
+  return mountGuarded(<ConsoleApp engine={{ store: engine.store, intents: engine.intents }} color={opts.color ?? colorWanted(process.env)} />, {
+    stdout: opts.stdout,
+    stdin: opts.stdin,
+    stderr: opts.stderr,
+    maxFps: 20,
+  });
 }

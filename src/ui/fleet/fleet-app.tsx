@@ -1,7 +1,7 @@
 // `odoo-heal fleet`: every odoo-heal instance Prometheus scrapes, worst first, one line each; Enter
 // opens a host's incidents. Reads the fleet store with selectors and calls its intents, like the
 // console does with the engine. Labels and titles come from other machines' logs: sanitized.
-import { Box, Text, render, useApp, useInput, useStdin, type Instance } from 'ink';
+import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { useEffect, useState } from 'react';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
@@ -11,7 +11,7 @@ import { cell, formatDuration } from '../format.js';
 import { useTerminalSize } from '../hooks.js';
 import { FLEET_KEYMAP, fleetActionFor } from '../keymap.js';
 import { sanitizeText } from '../sanitize.js';
-import { guardTerminal } from '../terminal.js';
+import { mountGuarded, type MountedView } from '../mount.js';
 import { makeTheme, SEVERITY_COLOR, ThemeContext, useTheme, type BasicColor } from '../theme.js';
 
 const HEALTH_COLOR: Record<HostHealth, BasicColor> = { down: 'red', critical: 'red', warning: 'yellow', unknown: 'gray', ok: 'green' };
@@ -185,37 +185,13 @@ export function FleetApp({ store, intents }: { store: StoreApi<FleetState>; inte
   );
 }
 
-export interface FleetHandle {
-  waitUntilExit(): Promise<void>;
-  unmount(): void;
-}
+export type FleetHandle = MountedView;
 
 export function renderFleet(fleet: { store: StoreApi<FleetState>; intents: FleetIntents }, opts: { color: boolean }): FleetHandle {
-  let instance: Instance | null = null;
-  const guard = guardTerminal(process.stdout, process.stdin, () => instance?.unmount());
-  try {
-    instance = render(
-      <ThemeContext.Provider value={makeTheme(opts.color)}>
-        <FleetApp store={fleet.store} intents={fleet.intents} />
-      </ThemeContext.Provider>,
-      { exitOnCtrlC: false, patchConsole: false, maxFps: 10 },
-    );
-  } catch (err) {
-    guard.restore();
-    guard.dispose();
-    throw err;
-  }
-  const mounted = instance;
-  const done = mounted.waitUntilExit().then(
-    () => {
-      guard.restore();
-      guard.dispose();
-    },
-    (err: unknown) => {
-      guard.restore();
-      guard.dispose();
-      throw err;
-    },
+  return mountGuarded(
+    <ThemeContext.Provider value={makeTheme(opts.color)}>
+      <FleetApp store={fleet.store} intents={fleet.intents} />
+    </ThemeContext.Provider>,
+    { maxFps: 10 },
   );
-  return { waitUntilExit: () => done, unmount: () => mounted.unmount() };
 }
