@@ -8,6 +8,7 @@
 import type { Level, LogRecord, OdooRecord, PostgresRecord, RawRecord, RecordAssembler } from '../core/types.js';
 import { csvComplete, isCsvStart, isFollowUp, parsePgCsv, parsePgLine, pgLevel, type PgHeader } from './shapes/postgres-line.js';
 import { unwrapLine } from './shapes/unwrap.js';
+import { C_0, C_9, C_COLON, C_COMMA, C_DASH, C_DOT, C_SPACE, C_TAB, digits, isDigit } from './char-codes.js';
 
 /** A line longer than this is cut (binary garbage, a log without newlines); the record is kept. */
 export const MAX_LINE_CHARS = 64 * 1024;
@@ -16,30 +17,6 @@ export const MAX_LINE_CHARS = 64 * 1024;
 export const MAX_RECORD_LINES = 2000;
 
 const EMPTY: LogRecord[] = [];
-
-// Char codes used by the header checks.
-const C_0 = 48;
-const C_9 = 57;
-const C_SPACE = 32;
-const C_TAB = 9;
-const C_DASH = 45;
-const C_COLON = 58;
-const C_COMMA = 44;
-const C_DOT = 46;
-
-function isDigit(c: number): boolean {
-  return c >= C_0 && c <= C_9;
-}
-
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < C_0 || c > C_9) return -1;
-    n = n * 10 + (c - C_0);
-  }
-  return n;
-}
 
 /**
  * `YYYY-MM-DD` + sep + `HH:MM:SS` at `at`, read in this host's time zone (Odoo's log formatter uses

@@ -7,6 +7,7 @@
 // PostgreSQL's, the empty prefix of releases before 10 (`LOG:  text`). Whatever sits between the
 // stamp and the severity is read for `[pid]` and `user@db` when they are there.
 import type { Level } from '../../core/types.js';
+import { isDigit } from '../char-codes.js';
 
 export interface PgHeader {
   /** Epoch ms, or null without a stamp (empty prefix). */
@@ -50,13 +51,6 @@ export function isFollowUp(severity: string): boolean {
 
 function isSeverity(word: string): boolean {
   return word in SEVERITY_LEVEL || FOLLOW_UPS.has(word);
-}
-
-const C_0 = 48;
-const C_9 = 57;
-
-function isDigit(c: number): boolean {
-  return c >= C_0 && c <= C_9;
 }
 
 /** How far into a line the severity may sit (a long prefix with application names, hosts...). */

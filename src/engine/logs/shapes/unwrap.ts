@@ -10,35 +10,9 @@
 // that is not an Odoo header (traceback frames included).
 import { journalJsonLine } from './journal-json.js';
 import type { ShapeKind, Unwrapped } from './unwrapped.js';
+import { C_COLON, C_DASH, C_DOT, C_LBRACE, C_LT, C_PIPE, C_SPACE, C_T, C_Z, digits, isDigit } from '../char-codes.js';
 
 export type { ShapeKind, Unwrapped } from './unwrapped.js';
-
-
-const C_0 = 48;
-const C_9 = 57;
-const C_SPACE = 32;
-const C_COLON = 58;
-const C_DASH = 45;
-const C_DOT = 46;
-const C_T = 84;
-const C_Z = 90;
-const C_PIPE = 124;
-const C_LT = 60;
-const C_LBRACE = 123;
-
-function isDigit(c: number): boolean {
-  return c >= C_0 && c <= C_9;
-}
-
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < C_0 || c > C_9) return -1;
-    n = n * 10 + (c - C_0);
-  }
-  return n;
-}
 
 /**
  * Takes the collector's wrapper off `line`; null when it has none. `composeOk`: whether a
