@@ -4,7 +4,8 @@
 import type { Incident, ProbeName, ProbeResult } from '../engine/core/types.js';
 import { formatArgv, incidentParam, pollProbe } from './fix-util.js';
 import { type Confirmation, confirmationLine, findingWith, originStillHolds, probeConfirms } from './lib/confirm.js';
-import { cronOverdue } from './lib/cron-overdue.js';
+import { confirmCronsNotRunning } from '../engine/probes/odoo-db/probe.js';
+import { describeJob } from '../engine/probes/odoo-db/cron.js';
 import { auditConfig, auditLine } from '../engine/config-audit/audit.js';
 import { CRON_FOLLOW_UP_KEY } from '../engine/correlation/follow-ups.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, Verification } from './types.js';
@@ -57,6 +58,18 @@ export function serviceHealthy(service: Restartable, r: ProbeResult): boolean {
   return !r.findings.some((f) => f.severity !== 'info' && names.some((n) => `${f.key} ${f.title}`.toLowerCase().includes(n)));
 }
 
+/** Odoo's scheduled actions overdue in its database (the odoo_db probe's verdict, queried now). */
+async function cronsNotRunning(ctx: FixContext): Promise<Confirmation> {
+  const checkedAt = Date.now();
+  const r = await confirmCronsNotRunning(ctx.config, ctx.odoo);
+  const observed = r.confirmed
+    ? `${r.overdue.length} active scheduled action(s) overdue (${r.overdue.slice(0, 3).map(describeJob).join(', ')}); ${r.detail}`
+    : r.read
+      ? `no active scheduled action is overdue; ${r.detail}`
+      : `cannot tell whether scheduled actions run: ${r.detail}`;
+  return { confirmed: r.confirmed, check: 'scheduled-actions check (ir_cron.nextcall)', observed, checkedAt };
+}
+
 /**
  * Whether the service is really down now (docs/security.md, "Probe-confirmed actions"): a probe-born
  * incident by its own probe; a log-born one by the service's probe — PostgreSQL refusing connections,
@@ -78,7 +91,7 @@ async function confirmDown(service: Restartable, incident: Incident, ctx: FixCon
   if (service === 'odoo') {
     const proc = await probeConfirms(ctx, 'process', findingWith((f) => f.key === 'down' || f.key === 'cron-workers'));
     if (proc.confirmed) return proc;
-    const cron = await cronOverdue(ctx);
+    const cron = await cronsNotRunning(ctx);
     return cron.confirmed ? cron : { ...cron, observed: `${cron.observed}; process probe: ${proc.observed}` };
   }
   const names = [service, DEFAULT_UNITS[service]];

@@ -95,9 +95,11 @@ describe.skipIf(!havePostgres())('what confirms a restart of Odoo for a log-born
     const admin = new pg.Client({ host: c.host, port: c.port, user: c.user, database: c.database });
     await admin.connect();
     cleanups.push(() => admin.end().catch(() => {}));
-    // ir_cron as Odoo 18 has it (the columns the check reads).
-    await admin.query('create table ir_cron (id serial primary key, active boolean not null, nextcall timestamp not null)');
-    await admin.query(`insert into ir_cron (active, nextcall) values (true, (now() at time zone 'UTC') + interval '5 min'), (false, (now() at time zone 'UTC') - interval '3 days')`);
+    // ir_cron as Odoo 18 has it (the columns the odoo_db probe reads).
+    await admin.query(`create table ir_cron (id serial primary key, cron_name varchar, active boolean not null,
+      interval_number int not null default 1, interval_type varchar not null default 'minutes',
+      nextcall timestamp not null, lastcall timestamp, failure_count int default 0, first_failure_date timestamp)`);
+    await admin.query(`insert into ir_cron (cron_name, active, nextcall) values ('Mail: Email Queue Manager', true, (now() at time zone 'UTC') + interval '5 min'), ('old', false, (now() at time zone 'UTC') - interval '3 days')`);
     const probe = createDatabaseProbe();
     cleanups.push(() => probe.close?.());
     const ctx = makeFixContext({
@@ -116,12 +118,12 @@ describe.skipIf(!havePostgres())('what confirms a restart of Odoo for a log-born
     });
     const healthy = await restartService.plan({ service: 'odoo' }, inc, ctx);
     expect(healthy.applicable).toBe(false);
-    expect(healthy.preview).toMatch(/Not confirmed by the scheduled-actions check .*no active scheduled action .* overdue/);
+    expect(healthy.preview).toMatch(/Not confirmed by the scheduled-actions check .*no active scheduled action is overdue/);
 
     await admin.query(`update ir_cron set nextcall = (now() at time zone 'UTC') - interval '40 min' where active`);
     const dead = await restartService.plan({ service: 'odoo' }, inc, ctx);
     expect(dead.applicable).toBe(true);
-    expect(dead.preview).toMatch(/Confirmed by the scheduled-actions check .*1 active scheduled action\(s\) .* overdue/);
+    expect(dead.preview).toMatch(/Confirmed by the scheduled-actions check .*1 active scheduled action\(s\) overdue \("Mail: Email Queue Manager"/);
     expect(dead.data.confirmation?.confirmed).toBe(true);
   });
 });

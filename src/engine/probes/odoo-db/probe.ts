@@ -342,22 +342,23 @@ export function createOdooDbProbe(opts: OdooDbProbeOptions = {}): Probe<OdooDbDa
 /**
  * A fresh answer to "are Odoo's scheduled actions running?" for a fix or a correlation rule to
  * confirm a log-based suspicion (e.g. before restarting Odoo for dead cron threads): queries now,
- * never a cached result. `confirmed` is true only when the database says crons are overdue.
+ * never a cached result. `confirmed` is true only when the database says crons are overdue; `read`
+ * is false when no served database's ir_cron could be read (then nothing is known either way).
  */
 export async function confirmCronsNotRunning(
   config: Config,
   odoo: OdooConf,
-): Promise<{ confirmed: boolean; overdue: CronJob[]; detail: string }> {
+): Promise<{ confirmed: boolean; overdue: CronJob[]; detail: string; read: boolean }> {
   const probe = createOdooDbProbe({ filestore: 'off', everyRun: true });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`timed out after ${config.probes.timeoutMs * 2} ms`)), config.probes.timeoutMs * 2);
   try {
     const r = await probe.run({ config, odoo, now: Date.now }, controller.signal);
-    if (r.status === 'unknown' || !r.data) return { confirmed: false, overdue: [], detail: r.summary };
+    if (r.status === 'unknown' || !r.data) return { confirmed: false, overdue: [], detail: r.summary, read: false };
     const overdue = cronVerdict(r.data.crons).overdue;
-    return { confirmed: overdue.length > 0, overdue, detail: r.summary };
+    return { confirmed: overdue.length > 0, overdue, detail: r.summary, read: r.data.crons.length > 0 };
   } catch (err) {
-    return { confirmed: false, overdue: [], detail: errorMessage(err) };
+    return { confirmed: false, overdue: [], detail: errorMessage(err), read: false };
   } finally {
     clearTimeout(timer);
   }
