@@ -20,6 +20,7 @@ import { computeLayout, MIN_COLUMNS, MIN_ROWS, tooSmall } from './layout.js';
 import { LogPane } from './log-pane.js';
 import { MemoryPane } from './memory-pane.js';
 import { PlanView } from './plan-view.js';
+import { SuggestionView } from './suggestion-view.js';
 import { ProcessPane } from './process-pane.js';
 import { sanitizeText } from './sanitize.js';
 import { mountGuarded, type MountedView } from './mount.js';
@@ -66,6 +67,7 @@ function Console() {
   const { columns, rows } = useTerminalSize();
   const incidents = useEngine((s) => s.incidents);
   const hasPlan = useEngine((s) => s.plan !== null);
+  const hasSuggestion = useEngine((s) => s.suggestion !== null);
   const sorted = useMemo(() => sortIncidents(incidents), [incidents]);
 
   const [focus, setFocus] = useState<Focus>('queue');
@@ -78,7 +80,8 @@ function Console() {
   const [logSkip, setLogSkip] = useState(0);
   const [procScroll, setProcScroll] = useState(0);
   const [overlayScroll, setOverlayScroll] = useState(0);
-  const [pendingPlan, setPendingPlan] = useState(false);
+  /** An intent whose result has not reached the store yet, in words for the status line. */
+  const [pending, setPending] = useState<string | null>(null);
   const [localNotice, setLocalNotice] = useState<LocalNotice | null>(null);
   const overlayMax = useRef(0);
 
@@ -87,8 +90,8 @@ function Console() {
 
   useEffect(() => {
     setOverlayScroll(0);
-    if (hasPlan) setPendingPlan(false);
-  }, [hasPlan]);
+    if (hasPlan || hasSuggestion) setPending(null);
+  }, [hasPlan, hasSuggestion]);
 
   const note = (text: string, severity: LocalNotice['severity'] = 'info') =>
     setLocalNotice({ text, severity, at: Date.now() });
@@ -185,6 +188,18 @@ function Console() {
         }
         return;
       }
+      if (state.suggestion) {
+        if (action === 'confirm') {
+          setPending('writing the pattern');
+          send(() => intents.confirmSuggestion(), () => setPending(null));
+        } else if (action === 'cancel' || action === 'back') {
+          send(() => intents.dismissSuggestion());
+          note('pattern draft closed: nothing written');
+        } else if (action && action in STEP) {
+          setOverlayScroll((s) => Math.max(0, Math.min(overlayMax.current, s + (STEP[action] ?? 0))));
+        }
+        return;
+      }
       if (detailOpen) {
         if (action === 'back' || action === 'open') {
           setDetailOpen(false);
@@ -213,8 +228,16 @@ function Console() {
           if (!selected) note('no incident selected', 'warning');
           else if (!selected.fix) note(`no automatic fix for “${selected.title}”`, 'warning');
           else {
-            setPendingPlan(true);
-            send(() => intents.requestPlan(selected.id), () => setPendingPlan(false));
+            setPending('preparing the fix plan');
+            send(() => intents.requestPlan(selected.id), () => setPending(null));
+          }
+          return;
+        case 'suggest':
+          if (!selected) note('no incident selected', 'warning');
+          else {
+            // The engine says why when the incident is not unclassified.
+            setPending('drafting and proving a pattern');
+            send(() => intents.suggestPattern(selected.id), () => setPending(null));
           }
           return;
         case 'rollback': {
@@ -300,6 +323,8 @@ function Console() {
     body = <HelpOverlay width={layout.width} height={layout.bodyHeight} />;
   } else if (hasPlan) {
     body = <PlanView width={layout.width} height={layout.bodyHeight} scroll={overlayScroll} maxScroll={overlayMax} />;
+  } else if (hasSuggestion) {
+    body = <SuggestionView width={layout.width} height={layout.bodyHeight} scroll={overlayScroll} maxScroll={overlayMax} />;
   } else if (detailOpen && selected) {
     body = (
       <IncidentDetail
@@ -352,10 +377,14 @@ function Console() {
         width={layout.width}
         question={question}
         filterDraft={filterDraft}
-        pendingPlan={pendingPlan}
+        pending={pending}
         localNotice={localNotice}
       />
-      <Footer width={layout.width} mode={question || hasPlan ? 'prompt' : 'browse'} />
+      <Footer
+        width={layout.width}
+        mode={question || hasPlan || hasSuggestion ? 'prompt' : 'browse'}
+        unclassified={selected?.origin.kind === 'unclassified'}
+      />
     </Box>
   );
 }

@@ -15,11 +15,12 @@ export interface LocalNotice {
 
 const NOTICE_COLOR: Record<LocalNotice['severity'], BasicColor> = { info: 'green', warning: 'yellow', critical: 'red' };
 
-export const StatusLine = memo(function StatusLine({ width, question, filterDraft, pendingPlan, localNotice }: {
+export const StatusLine = memo(function StatusLine({ width, question, filterDraft, pending, localNotice }: {
   width: number;
   question: string | null;
   filterDraft: string | null;
-  pendingPlan: boolean;
+  /** An intent under way whose result has not reached the store yet ("preparing the fix plan"). */
+  pending: string | null;
   localNotice: LocalNotice | null;
 }) {
   const theme = useTheme();
@@ -51,10 +52,10 @@ export const StatusLine = memo(function StatusLine({ width, question, filterDraf
         ⟳ {sanitizeText(busy.fixId)} on {busy.incidentId}: {sanitizeText(busy.step)}
       </Text>
     );
-  } else if (pendingPlan) {
+  } else if (pending) {
     content = (
       <Text wrap="truncate-end" color={theme.color('cyan')}>
-        ⟳ preparing the fix plan…
+        ⟳ {pending}…
       </Text>
     );
   } else {
@@ -76,11 +77,11 @@ export const StatusLine = memo(function StatusLine({ width, question, filterDraf
   );
 });
 
-export const Footer = memo(function Footer({ width, mode }: { width: number; mode: FooterMode }) {
+export const Footer = memo(function Footer({ width, mode, unclassified }: { width: number; mode: FooterMode; unclassified: boolean }) {
   return (
     <Box width={width} height={1} overflowY="hidden">
       <Text wrap="truncate-end" dimColor>
-        {footerHints(mode).join('  ')}
+        {footerHints(mode, unclassified).join('  ')}
       </Text>
     </Box>
   );

@@ -81,6 +81,7 @@ function detailLines(inc: Incident, attempts: AttemptSummary[], now: number, inc
     if (o.addon) push(`  addon = ${sanitizeText(o.addon)}${o.frame ? ` · ${sanitizeText(o.frame)}` : ''}`);
     if (o.request) push(`  request = ${sanitizeText(o.request)}`);
     push(`  signature = ${sanitizeText(o.signature)}`, { dim: true });
+    push(`  press ${keysOf('suggest')} to draft a pattern that names it (shown first; written only if you confirm)`, { color: 'cyan' });
   } else {
     push(`Raised by odoo-heal · ${sanitizeText(inc.origin.key)}`, { bold: true });
   }
@@ -143,7 +144,7 @@ export const IncidentDetail = memo(function IncidentDetail({ incidentId, width, 
       </Text>
       <ScrollText lines={lines} width={width} height={height - 2} scroll={scroll} maxScroll={maxScroll} />
       <Text wrap="truncate-end" dimColor>
-        {`${keysOf('up')} ${keysOf('down')} scroll · ${keysOf('plan')} fix plan · ${keysOf('snooze')} snooze · ${keysOf('dismiss')} dismiss · ${keysOf('back')}/${keysOf('open')} back`}
+        {`${keysOf('up')} ${keysOf('down')} scroll · ${keysOf('plan')} fix plan${incident.origin.kind === 'unclassified' ? ` · ${keysOf('suggest')} draft pattern` : ''} · ${keysOf('snooze')} snooze · ${keysOf('dismiss')} dismiss · ${keysOf('back')}/${keysOf('open')} back`}
       </Text>
     </Box>
   );

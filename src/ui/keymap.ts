@@ -11,6 +11,7 @@ export type Action =
   | 'open'
   | 'back'
   | 'plan'
+  | 'suggest'
   | 'confirm'
   | 'cancel'
   | 'rollback'
@@ -33,8 +34,9 @@ export interface Binding {
   /** How the key is written in the help overlay. */
   keys: string;
   /** Short label for the footer, and when it is shown there: while browsing panes, while a plan or
-   * question waits for an answer, or both. Bindings without one appear only in the help overlay. */
-  footer?: { label: string; when: FooterMode | 'both' };
+   * question waits for an answer, or both; `unclassified`: only while the selected incident is one.
+   * Bindings without one appear only in the help overlay. */
+  footer?: { label: string; when: FooterMode | 'both'; unclassified?: true };
   description: string;
   match(input: string, key: Key): boolean;
 }
@@ -71,6 +73,13 @@ export const KEYMAP: readonly Binding[] = [
     footer: { label: 'f fix', when: 'browse' },
     description: 'fix plan for the incident',
     match: (i, k) => i === 'f' && plain(k),
+  },
+  {
+    action: 'suggest',
+    keys: 'p',
+    footer: { label: 'p pattern', when: 'browse', unclassified: true },
+    description: 'draft a pattern (unclassified)',
+    match: (i, k) => i === 'p' && plain(k),
   },
   {
     action: 'confirm',
@@ -166,9 +175,11 @@ export function actionFor(input: string, key: Key): Action | null {
   return null;
 }
 
-/** The footer's key hints for a mode, in keymap order. */
-export function footerHints(mode: FooterMode): string[] {
-  return KEYMAP.flatMap((b) => (b.footer && (b.footer.when === mode || b.footer.when === 'both') ? [b.footer.label] : []));
+/** The footer's key hints for a mode, in keymap order; `unclassified`: the selected incident is one. */
+export function footerHints(mode: FooterMode, unclassified = false): string[] {
+  return KEYMAP.flatMap((b) =>
+    b.footer && (b.footer.when === mode || b.footer.when === 'both') && (!b.footer.unclassified || unclassified) ? [b.footer.label] : [],
+  );
 }
 
 /** How a binding's key is written (for in-pane hints that must stay in step with the keymap). */

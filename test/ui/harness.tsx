@@ -75,7 +75,9 @@ export function intentsDouble(): EngineIntents & { calls: Call[]; names(): strin
     (name: keyof EngineIntents) =>
     (...args: unknown[]): any => {
       calls.push({ name, args });
-      return name === 'requestPlan' || name === 'confirmPlan' || name === 'rollbackLast' ? Promise.resolve() : undefined;
+      return name === 'requestPlan' || name === 'confirmPlan' || name === 'rollbackLast' || name === 'suggestPattern' || name === 'confirmSuggestion'
+        ? Promise.resolve()
+        : undefined;
     };
   return {
     calls,
@@ -84,6 +86,9 @@ export function intentsDouble(): EngineIntents & { calls: Call[]; names(): strin
     confirmPlan: record('confirmPlan'),
     cancelPlan: record('cancelPlan'),
     rollbackLast: record('rollbackLast'),
+    suggestPattern: record('suggestPattern'),
+    confirmSuggestion: record('confirmSuggestion'),
+    dismissSuggestion: record('dismissSuggestion'),
     snooze: record('snooze'),
     dismiss: record('dismiss'),
     setAutoHeal: record('setAutoHeal'),

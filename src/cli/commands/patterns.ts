@@ -160,7 +160,7 @@ export interface SuggestOptions {
  * new file. Exit 0 proved, 1 not proved (the draft and the reasons are printed), 2 usage.
  */
 export async function suggest(globals: GlobalOptions, ref: string, opts: SuggestOptions): Promise<number> {
-  const { suggestForLogs, writeLocalPattern, defaultBaselines } = await import('../../engine/unclassified/suggest-run.js');
+  const { suggestForLogs, writeLocalPattern, defaultBaselines, proofLine } = await import('../../engine/unclassified/suggest-run.js');
   const loaded = await configIfAny(globals, !opts.log || opts.log.length === 0);
   const { configuredSources } = await import('../optional-config.js');
   const sources = opts.log && opts.log.length > 0 ? opts.log : configuredSources(loaded!);
@@ -185,7 +185,7 @@ export async function suggest(globals: GlobalOptions, ref: string, opts: Suggest
     print(`Draft pattern for ${s.incidentId} (${sanitizeText(s.title)}):\n\n`);
     print(`${JSON.stringify(s.pattern, null, 2).split('\n').map(sanitizeText).join('\n')}\n\n`);
     const p = s.proof;
-    print(`matches ${p.matched} of the incident's ${p.of} record(s); ${p.otherHits.length} other record(s) of ${sources.length} log(s); ${p.baselineHits.length} record(s) of ${p.baselines.length} baseline log(s)\n`);
+    print(`${proofLine(p, `${sources.length} log(s)`)}\n`);
     if (p.baselines.length === 0) print('no baseline log was checked: pass --baseline FILE (a healthy Odoo log)\n');
     if (s.ok) {
       print(written ? `written to ${written}; it is loaded at the next start or reload (SIGHUP)\n` : `proved. Review the title and hint, then: odoo-heal patterns suggest ${ref} --write${opts.log?.length ? ' --log ...' : ''} (writes ${localDir ?? 'the local pattern directory'}/${s.pattern.id}.json)\n`);

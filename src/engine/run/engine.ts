@@ -29,6 +29,7 @@ import { LEVELS } from '../core/types.js';
 import { postgresLogs } from '../probes/postgres-log-discovery.js';
 import { createSources, type LogSources, type ReadPosition, type SourceSpec } from '../logs/sources.js';
 import { FixDesk } from './fix-desk.js';
+import { PatternDesk } from './pattern-desk.js';
 import type { EngineEvent, FixDeskHost } from './fix-desk-host.js';
 
 export type EngineMode = 'console' | 'auto';
@@ -39,6 +40,9 @@ export interface EngineDeps {
   /** Pattern layers (loadPatternLayers): the bundled directory, then the local one; or one directory. */
   patternsDir: string | readonly string[];
   mode: EngineMode;
+  /** Where the console writes a confirmed pattern draft: the last of `patternsDir`'s layers, or
+   * null (none: the draft is shown, not written). */
+  localPatternsDir?: string | null;
   /** Log sources to follow; default: from config. */
   sources?: SourceSpec[];
   now?: () => number;
@@ -92,6 +96,8 @@ export class Engine implements EngineIntents, FixDeskHost {
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
   sourceNames: string[] = [];
   readonly desk: FixDesk;
+  /** Pattern drafts for unclassified incidents (the console's suggest key). */
+  private readonly patternDesk: PatternDesk;
 
   /** Console or --auto: for /metrics' build info. */
   get mode(): EngineMode {
@@ -125,6 +131,20 @@ export class Engine implements EngineIntents, FixDeskHost {
     );
     this.probes = [...hostProbes(), createDatabaseProbe(), createOdooDbProbe({ filestore: 'interval' })];
     this.desk = new FixDesk(this, deps.mode === 'auto');
+    const layers = layersOf(deps.patternsDir);
+    // A directory that is not loaded would not name anything: only the last layer takes drafts.
+    const localDir = deps.localPatternsDir && layers.length > 1 && layers[layers.length - 1] === deps.localPatternsDir ? deps.localPatternsDir : null;
+    this.patternDesk = new PatternDesk(
+      {
+        store: this.store,
+        book: this.book,
+        notice: (text, severity) => this.notice(text, severity),
+        reloadPatterns: () => this.reloadPatterns(),
+        dismiss: (id) => this.dismiss(id),
+        emitEvent: (e) => this.emit(e),
+      },
+      localDir,
+    );
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -277,6 +297,7 @@ export class Engine implements EngineIntents, FixDeskHost {
   }
 
   private onRecord(record: LogRecord): void {
+    this.patternDesk.recent.note(record);
     this.pendingTail.push({ seq: ++this.tailSeq, record });
     // Trim in batches (not one splice per record in a flood); what is cut counts as dropped.
     if (this.pendingTail.length >= 2 * TAIL_CAPACITY) {
@@ -619,6 +640,15 @@ export class Engine implements EngineIntents, FixDeskHost {
   rollbackLast(): Promise<void> {
     return this.desk.rollbackLast();
   }
+  suggestPattern(incidentId: string): Promise<void> {
+    return this.patternDesk.suggest(incidentId);
+  }
+  confirmSuggestion(): Promise<void> {
+    return this.patternDesk.confirm();
+  }
+  dismissSuggestion(): void {
+    this.patternDesk.dismiss();
+  }
   snooze(incidentId: string, ms = 60 * 60 * 1000): void {
     this.book.snooze(incidentId, this.now() + ms);
     this.correlate();
@@ -743,6 +773,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     config,
     odoo,
     patternsDir: patternLayers(opts.patternsDir, config.patterns.localDir),
+    localPatternsDir: opts.patternsDir ? null : config.patterns.localDir,
     mode: opts.mode,
     emit: opts.emit,
   });

@@ -7,6 +7,12 @@ export interface EngineIntents {
   /** Apply state.plan: backup, apply, verify, roll back on failure. Progress in state.busy. */
   confirmPlan(): Promise<void>;
   cancelPlan(): void;
+  /** Draft and prove a pattern for an unclassified incident; the draft appears in state.suggestion
+   * (or a notice says why not). Nothing is written. */
+  suggestPattern(incidentId: string): Promise<void>;
+  /** Write state.suggestion into the local pattern directory and load it; a notice says what happened. */
+  confirmSuggestion(): Promise<void>;
+  dismissSuggestion(): void;
   /** Roll back the most recent verified attempt. */
   rollbackLast(): Promise<void>;
   snooze(incidentId: string, ms?: number): void;

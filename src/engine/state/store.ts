@@ -19,6 +19,20 @@ export interface PlanView {
   summary: string;
 }
 
+/** A pattern drafted for an unclassified incident, shown before the user confirms writing it. */
+export interface SuggestionView {
+  incidentId: string;
+  patternId: string;
+  /** The pattern file exactly as confirming writes it. */
+  fileText: string;
+  /** What the draft was proved against, one line each. */
+  proof: string[];
+  /** Where confirming writes it. */
+  target: string | null;
+  /** Why confirming cannot write it (not proved, no local directory), or null when it can. */
+  refusal: string | null;
+}
+
 export interface EngineState {
   hostname: string;
   startedAt: number;
@@ -34,6 +48,7 @@ export interface EngineState {
   counters: { linesRead: number; records: number; matches: number; unclassified: number };
   autoHeal: boolean;
   plan: PlanView | null;
+  suggestion: SuggestionView | null;
   /** The fix currently running, if any (at most one at a time per host). */
   busy: { incidentId: string; fixId: string; step: string } | null;
   /** Last message for the status line (errors from intents, results of fixes). */
@@ -60,6 +75,7 @@ export function initialState(hostname: string, now: number): EngineState {
     counters: { linesRead: 0, records: 0, matches: 0, unclassified: 0 },
     autoHeal: false,
     plan: null,
+    suggestion: null,
     busy: null,
     notice: null,
     filters: { tailText: '', tailMinLevel: 'DEBUG', tailPaused: false },

@@ -10,7 +10,7 @@ import { parseText } from '../logs/parser.js';
 import { loadPatternLayers, loadPatterns } from '../patterns/load.js';
 import { Matcher } from '../patterns/matcher.js';
 import { scanSources } from '../patterns/scan.js';
-import type { LogRecord, Pattern } from '../core/types.js';
+import type { Incident, LogRecord, Pattern } from '../core/types.js';
 import { DEFAULT_UNCLASSIFIED, type UnclassifiedPolicy } from './grouper.js';
 import { isUnclassifiedCandidate, signatureOf } from '../incidents/signature.js';
 import { draftPattern, patternFileText, proofOk, provePattern, type Proof } from './suggest.js';
@@ -62,13 +62,26 @@ export async function suggestForLogs(ref: string, input: SuggestInput): Promise<
       `patterns suggest: no unclassified incident ${JSON.stringify(ref)} in ${input.sources.join(', ')}${known.length ? ` (unclassified: ${known.join(', ')})` : ' (it has none)'}`,
     );
   }
+  return suggestFor(incident, candidates, input.baselines);
+}
+
+/**
+ * Drafts and proves a pattern for the unclassified `incident` (suggest.ts): `candidates` are the
+ * error-like records read with it, its own and every other (which the draft must not match);
+ * `baselines` healthy log files. `patterns suggest` passes what it scanned, the console what the
+ * engine kept of the logs it follows.
+ */
+export function suggestFor(incident: Incident, candidates: readonly LogRecord[], baselineFiles: readonly string[]): Suggestion {
+  if (incident.origin.kind !== 'unclassified') throw new UsageError(`${incident.id} is not an unclassified incident`);
   const signature = incident.origin.signature;
   const own: LogRecord[] = [];
   const others: LogRecord[] = [];
   for (const r of candidates) (signatureOf(r).key === signature ? own : others).push(r);
   const baselines = new Map<string, LogRecord[]>();
-  for (const file of input.baselines) baselines.set(file, parseText(readFileSync(file, 'utf8'), file));
-  const pattern = draftPattern(incident, incident.sample ?? own[0]!);
+  for (const file of baselineFiles) baselines.set(file, parseText(readFileSync(file, 'utf8'), file));
+  const sample = incident.sample ?? own[0];
+  if (!sample) throw new UsageError(`${incident.id}: none of its records is at hand to draft a pattern from`);
+  const pattern = draftPattern(incident, sample);
   const proof = provePattern(pattern, own, others, baselines);
   const why: string[] = [];
   if (proof.refused) why.push(`refused by the pattern checks: ${proof.refused}`);
@@ -76,6 +89,12 @@ export async function suggestForLogs(ref: string, input: SuggestInput): Promise<
   if (proof.otherHits.length) why.push(`also matches ${proof.otherHits.length} other record(s), e.g. ${proof.otherHits.slice(0, 3).join(', ')}`);
   if (proof.baselineHits.length) why.push(`matches ${proof.baselineHits.length} record(s) of healthy baseline logs, e.g. ${proof.baselineHits.slice(0, 3).join(', ')}`);
   return { incidentId: incident.id, title: incident.title, pattern, proof, ok: proofOk(proof), why };
+}
+
+/** The proof in one line, as `patterns suggest` and the console print it; `read` names what the
+ * other records came from ("2 log(s)", "the followed logs"). */
+export function proofLine(p: Proof, read: string): string {
+  return `matches ${p.matched} of the incident's ${p.of} record(s); ${p.otherHits.length} other record(s) of ${read}; ${p.baselineHits.length} record(s) of ${p.baselines.length} baseline log(s)`;
 }
 
 /**
