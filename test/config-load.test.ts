@@ -202,6 +202,13 @@ describe('loadConfig: every bad input is one exact line', () => {
     expect(await errorOf(isolated({ configPath: p }))).toBe(`${p}: http.port: expected an integer between 1 and 65535, got 70000`);
   });
 
+  test('fleet.prometheus must be an http(s) URL; fleet.intervalMs has a floor', async () => {
+    const p = file('fleet.yaml', 'fleet:\n  prometheus: prom.example.com:9090\n');
+    expect(await errorOf(isolated({ configPath: p }))).toMatch(new RegExp(`^${p}: fleet\\.prometheus: `));
+    const q = file('fleet2.yaml', 'fleet:\n  intervalMs: 10\n');
+    expect(await errorOf(isolated({ configPath: q }))).toBe(`${q}: fleet.intervalMs: expected an integer between 1000 and 3600000, got 10`);
+  });
+
   test('unknown key names it, suggests the close one and lists valid keys at that level', async () => {
     const p = file('typo.yaml', 'probes:\n  intervalMS: 1000\n');
     expect(await errorOf(isolated({ configPath: p }))).toBe(
@@ -209,7 +216,7 @@ describe('loadConfig: every bad input is one exact line', () => {
     );
     const q = file('top.yaml', 'threshold:\n  diskWarnPercent: 1\n');
     expect(await errorOf(isolated({ configPath: q }))).toBe(
-      `${q}: threshold: unknown key (did you mean thresholds?); valid top-level keys: odoo, logs, probes, thresholds, services, endpoints, fixes, escalation, alerts, paths, http, unclassified, patterns`,
+      `${q}: threshold: unknown key (did you mean thresholds?); valid top-level keys: odoo, logs, probes, thresholds, services, endpoints, fixes, escalation, alerts, paths, http, unclassified, patterns, fleet`,
     );
   });
 

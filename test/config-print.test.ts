@@ -24,6 +24,9 @@ const SECRETS = [
   'qtok-987654321', // query token
   'argvpass',
   'wpass',
+  'fleet-prom-bearer-5551', // fleet.prometheusToken
+  'fleet-host-token-0123456789', // fleet.hostToken
+  'promuser-pw', // password in fleet.prometheus
 ];
 
 describe('describeConfig never prints a secret', () => {
@@ -51,6 +54,10 @@ fixes:
 http:
   enabled: true
   token: abcdefghijklmnop1234
+fleet:
+  prometheus: https://ops:promuser-pw@prom.example.com
+  prometheusToken: fleet-prom-bearer-5551
+  hostToken: fleet-host-token-0123456789
 `;
     writeFileSync(join(dir, 'c.yaml'), yaml);
     writeFileSync(join(dir, 'odoo.conf'), '[options]\ndb_password = s3cr3t-db-pass\nadmin_passwd = $pbkdf2$master-secret\ndb_user = odoo\n');
@@ -66,6 +73,7 @@ http:
     // Sanity: the secrets really are in the loaded values.
     expect(odoo.dbPassword).toBe('s3cr3t-db-pass');
     expect(config.http.token).toBe('abcdefghijklmnop1234');
+    expect(config.fleet.hostToken).toBe('fleet-host-token-0123456789');
 
     const text = describeConfig(config, odoo);
     for (const s of SECRETS) expect(text).not.toContain(s);

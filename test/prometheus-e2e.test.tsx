@@ -1,9 +1,10 @@
 // A real Prometheus (Debian's `prometheus`) scrapes two odoo-heal --auto instances, each with its
 // own state dir and HTTP port, and evaluates the shipped rules (deploy/prometheus): a fault in one
 // instance fires the expected alert with that instance's label, and only that one.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet } from '../src/engine/fleet/fleet-store.js';
@@ -173,6 +174,25 @@ scrape_configs:
     expect(doc.hosts[1]!.open['critical']).toBe(0);
     expect(doc.hosts.every((h) => h.odooVersion === '18.0' && h.scrapeAgeS >= 0 && h.scrapeAgeS < 10)).toBe(true);
     expect(r.code).toBe(doc.hosts.some((h) => h.health === 'critical') ? 2 : 0);
+  }, 30_000);
+
+  it('fleet reads Prometheus, the job and the timeout from config.yaml; a flag still wins over the file', async () => {
+    const [a, b] = instances;
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-config-'));
+    try {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, `fleet:\n  prometheus: ${prom.url}\n  job: odoo-heal\n  timeoutMs: 3000\n`);
+      const r = await runCli(['--config', file, 'fleet', '--json']);
+      expect(r.stderr).toBe('');
+      const doc = JSON.parse(r.stdout) as { hosts: Array<{ instance: string }> };
+      expect(doc.hosts.map((h) => h.instance)).toEqual([a!.target, b!.target]);
+      // --job names a job Prometheus does not scrape: no host, exit 3 (nothing known), as check says.
+      const other = await runCli(['--config', file, 'fleet', '--json', '--job', 'not-odoo-heal']);
+      expect((JSON.parse(other.stdout) as { hosts: unknown[] }).hosts).toEqual([]);
+      expect(other.code).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it('the fleet console: worst first; Enter shows the host incidents, titled from its /incidents with the token', async () => {

@@ -115,10 +115,10 @@ export function buildProgram(): Command {
   program
     .command('fleet')
     .description('every odoo-heal instance Prometheus scrapes, worst first (console; --json/--once for scripts)')
-    .option('--prometheus <url>', "Prometheus's base URL (or ODOO_HEAL_PROMETHEUS)")
-    .option('--job <name>', 'the scrape job of the odoo-heal instances', 'odoo-heal')
-    .option('--interval <ms>', 'how often the console reads Prometheus', '15000')
-    .option('--timeout <ms>', 'per request to Prometheus or a host', '5000')
+    .option('--prometheus <url>', "Prometheus's base URL (or ODOO_HEAL_PROMETHEUS, or config fleet.prometheus)")
+    .option('--job <name>', 'the scrape job of the odoo-heal instances (default: config fleet.job, odoo-heal)')
+    .option('--interval <ms>', 'how often the console reads Prometheus (default: config fleet.intervalMs, 15000)')
+    .option('--timeout <ms>', 'per request to Prometheus or a host (default: config fleet.timeoutMs, 5000)')
     .option('--json', 'one snapshot as JSON (format odoo-heal/fleet@1); exit code like check')
     .option('--once', 'one snapshot as a table; exit code like check')
     .action(async (opts) => runCommand(async () => (await import('./commands/fleet.js')).run(globals(), opts)));

@@ -7,11 +7,12 @@ import type { LoadedConfig } from '../engine/config/load.js';
 import type { GlobalOptions } from './global-options.js';
 import { printErr } from './output.js';
 
-export async function configIfAny(globals: GlobalOptions, needed: boolean): Promise<LoadedConfig | null> {
+/** `watchesOdoo: false` (fleet): odoo.conf is not looked for, so no warning about Odoo instances. */
+export async function configIfAny(globals: GlobalOptions, needed: boolean, watchesOdoo = true): Promise<LoadedConfig | null> {
   // Decided before loading the config module: YAML parsing and odoo.conf discovery cost start-up.
   if (!needed && !globals.config && !process.env.ODOO_HEAL_CONFIG && !existsSync(DEFAULT_CONFIG_FILE)) return null;
   const { loadConfig } = await import('../engine/config/load.js');
-  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig });
+  const loaded = await loadConfig({ configPath: globals.config, odooConfigPath: globals.odooConfig, odoo: watchesOdoo });
   for (const w of loaded.warnings) printErr(`odoo-heal: warning: ${w}\n`);
   return loaded;
 }

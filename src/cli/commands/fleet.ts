@@ -4,14 +4,17 @@ import { UsageError } from '../../engine/core/errors.js';
 import { createFleet, type FleetOptions } from '../../engine/fleet/fleet-store.js';
 import { readFleet, type FleetHost, type HostHealth } from '../../engine/fleet/fleet.js';
 import type { GlobalOptions } from '../global-options.js';
+import { configIfAny } from '../optional-config.js';
+import { defaultConfig } from '../../engine/config/defaults.js';
+import type { Config } from '../../engine/config/types.js';
 import { onTerminal, print, printJson } from '../output.js';
 import { renderTable } from '../table.js';
 
 export interface FleetCliOptions {
   prometheus?: string;
-  job: string;
-  interval: string;
-  timeout: string;
+  job?: string;
+  interval?: string;
+  timeout?: string;
   json?: boolean;
   once?: boolean;
 }
@@ -25,18 +28,21 @@ function positive(value: string, name: string): number {
   return n;
 }
 
-function fleetOptions(opts: FleetCliOptions, env: NodeJS.ProcessEnv): FleetOptions {
-  const prometheus = opts.prometheus ?? env['ODOO_HEAL_PROMETHEUS'];
-  if (!prometheus) throw new UsageError('fleet needs Prometheus: --prometheus URL (or ODOO_HEAL_PROMETHEUS)');
+/**
+ * Flags first, then the environment, then config.yaml's `fleet` section: a one-off look at another
+ * Prometheus must not need an edited file, and tokens stay out of argv (readable in `ps`).
+ */
+function fleetOptions(opts: FleetCliOptions, env: NodeJS.ProcessEnv, config: Config['fleet']): FleetOptions {
+  const prometheus = opts.prometheus ?? env['ODOO_HEAL_PROMETHEUS'] ?? config.prometheus;
+  if (!prometheus) throw new UsageError('fleet needs Prometheus: --prometheus URL, ODOO_HEAL_PROMETHEUS, or fleet.prometheus in the config');
   if (!/^https?:\/\/[^\s/]+/.test(prometheus)) throw new UsageError(`--prometheus: expected an http(s):// URL, got ${JSON.stringify(prometheus)}`);
   return {
     prometheus,
-    job: opts.job,
-    intervalMs: positive(opts.interval, 'interval'),
-    timeoutMs: positive(opts.timeout, 'timeout'),
-    // Tokens from the environment, not argv: argv is readable by every user in `ps`.
-    hostToken: env['ODOO_HEAL_HOST_TOKEN'] || null,
-    promToken: env['ODOO_HEAL_PROMETHEUS_TOKEN'] || null,
+    job: opts.job ?? config.job,
+    intervalMs: opts.interval === undefined ? config.intervalMs : positive(opts.interval, 'interval'),
+    timeoutMs: opts.timeout === undefined ? config.timeoutMs : positive(opts.timeout, 'timeout'),
+    hostToken: env['ODOO_HEAL_HOST_TOKEN'] || config.hostToken,
+    promToken: env['ODOO_HEAL_PROMETHEUS_TOKEN'] || config.prometheusToken,
   };
 }
 
@@ -51,7 +57,9 @@ function worstExit(hosts: readonly FleetHost[]): number {
 }
 
 export async function run(globals: GlobalOptions, opts: FleetCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const o = fleetOptions(opts, env);
+  // Only a config file that exists is read: fleet runs on an admin's laptop as well as on a host.
+  const loaded = await configIfAny(globals, false, false);
+  const o = fleetOptions(opts, env, (loaded?.config ?? defaultConfig()).fleet);
   const tty = onTerminal();
   if (opts.json || opts.once || !tty.stdout || !tty.stdin) {
     const snapshot = await readFleet(o.prometheus, o.job, { timeoutMs: o.timeoutMs, token: o.promToken });

@@ -141,6 +141,7 @@ export function defaultConfig(ctx: DefaultsContext = {}): Config {
     paths: derivePaths(stateDir),
     unclassified: { mode: 'warning', criticalPerMinute: 10, ignore: [] },
     patterns: { localDir: DEFAULT_LOCAL_PATTERNS_DIR },
+    fleet: { prometheus: null, job: 'odoo-heal', intervalMs: 15_000, timeoutMs: 5000, prometheusToken: null, hostToken: null },
     http: { enabled: false, listen: '127.0.0.1', port: 9187, token: null, requireTokenForReads: null, allowedHosts: [], maxConnections: 64, idleTimeoutMs: 10_000 },
   };
 }

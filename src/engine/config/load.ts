@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument, visit } from 'yaml';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { DEFAULT_CONFIG_FILE, defaultConfig, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
+import { DEFAULT_CONFIG_FILE, defaultConfig, defaultOdooConf, defaultServices, derivePaths, type DefaultsContext } from './defaults.js';
 import { discoverOdooConf } from './discover.js';
 import { maskArgv, maskUrl } from './print.js';
 import schema from './schema.json' with { type: 'json' };
@@ -23,6 +23,8 @@ export interface LoadConfigOptions {
   configPath?: string;
   /** `--odoo-config`; must exist. */
   odooConfigPath?: string;
+  /** false: the command does not watch Odoo (fleet), so odoo.conf is neither looked for nor read. */
+  odoo?: boolean;
   env?: NodeJS.ProcessEnv;
   // The rest exists so tests can run against temp dirs instead of the machine's /etc and /proc.
   /** Used when neither configPath nor $ODOO_HEAL_CONFIG is given, if it exists. */
@@ -418,22 +420,27 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   });
   config.alerts.targets = config.alerts.targets.map((t) => ({ ...t, minSeverity: t.minSeverity ?? 'warning' }));
 
-  const explicit = opts.odooConfigPath ?? config.odoo.config;
-  const discovered = discoverOdooConf({
-    explicit,
-    explicitLabel: opts.odooConfigPath ? '--odoo-config' : `${errFile}: odoo.config`,
-    ...(opts.procRoot === undefined ? {} : { procRoot: opts.procRoot }),
-    ...(opts.odooCandidates === undefined ? {} : { candidates: opts.odooCandidates }),
-    ...(opts.passwdPath === undefined ? {} : { passwdPath: opts.passwdPath }),
-    home,
-  });
-  warnings.push(...discovered.warnings);
-  const odoo = discovered.odoo;
-  // Resolve the two "null = from the running Odoo" fields now that we know it.
-  config.odoo.user ??= discovered.user;
-  if (config.odoo.url === null && discovered.httpInterface !== null) {
-    const host = discovered.httpInterface.includes(':') ? `[${discovered.httpInterface}]` : discovered.httpInterface;
-    config.odoo.url = `http://${host}:${odoo.httpPort}`;
+  let odoo: OdooConf;
+  if (opts.odoo === false) {
+    odoo = defaultOdooConf();
+  } else {
+    const explicit = opts.odooConfigPath ?? config.odoo.config;
+    const discovered = discoverOdooConf({
+      explicit,
+      explicitLabel: opts.odooConfigPath ? '--odoo-config' : `${errFile}: odoo.config`,
+      ...(opts.procRoot === undefined ? {} : { procRoot: opts.procRoot }),
+      ...(opts.odooCandidates === undefined ? {} : { candidates: opts.odooCandidates }),
+      ...(opts.passwdPath === undefined ? {} : { passwdPath: opts.passwdPath }),
+      home,
+    });
+    warnings.push(...discovered.warnings);
+    odoo = discovered.odoo;
+    // Resolve the two "null = from the running Odoo" fields now that we know it.
+    config.odoo.user ??= discovered.user;
+    if (config.odoo.url === null && discovered.httpInterface !== null) {
+      const host = discovered.httpInterface.includes(':') ? `[${discovered.httpInterface}]` : discovered.httpInterface;
+      config.odoo.url = `http://${host}:${odoo.httpPort}`;
+    }
   }
 
   // PostgreSQL's default probe address comes from odoo.conf, so services are completed after discovery.

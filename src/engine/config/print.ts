@@ -72,6 +72,9 @@ export function maskedConfig(config: Config, odoo: OdooConf): { config: Config; 
   const c: Config = structuredClone(config);
   c.odoo.url = c.odoo.url === null ? null : maskUrl(c.odoo.url);
   c.http.token = secret(c.http.token);
+  c.fleet.prometheus = c.fleet.prometheus === null ? null : maskUrl(c.fleet.prometheus);
+  c.fleet.prometheusToken = secret(c.fleet.prometheusToken);
+  c.fleet.hostToken = secret(c.fleet.hostToken);
   c.endpoints = c.endpoints.map((e) => ({ ...e, target: maskTarget(e.target) }));
   c.alerts.targets = c.alerts.targets.map((t) => ({
     ...t,

@@ -192,6 +192,21 @@ export interface Config {
     /** Local patterns stacked over the bundled ones (same id: the local one wins); null = none. */
     localDir: string | null;
   };
+  /** `odoo-heal fleet` (flags and ODOO_HEAL_* environment variables take precedence). */
+  fleet: {
+    /** Prometheus's base URL; null = give it with --prometheus or ODOO_HEAL_PROMETHEUS. */
+    prometheus: string | null;
+    /** The scrape job of the odoo-heal instances. */
+    job: string;
+    /** How often the console reads Prometheus. */
+    intervalMs: number;
+    /** Per request to Prometheus or a host. */
+    timeoutMs: number;
+    /** Bearer token for Prometheus itself (behind an auth proxy); null = none. */
+    prometheusToken: string | null;
+    /** The hosts' http.token, to read full incident titles from their /incidents; null = from Prometheus only. */
+    hostToken: string | null;
+  };
   http: {
     enabled: boolean;
     listen: string;

@@ -124,11 +124,13 @@ function urlSecrets(raw: string): string[] {
 }
 
 /** Every secret value odoo-heal knows of, for `redact(text, secretsOf(config, odoo))`. */
-export function secretsOf(config: Pick<Config, 'alerts' | 'http'>, odoo: Pick<OdooConf, 'dbPassword' | 'adminPasswd'> | null): string[] {
+export function secretsOf(config: Pick<Config, 'alerts' | 'http'> & Partial<Pick<Config, 'fleet'>>, odoo: Pick<OdooConf, 'dbPassword' | 'adminPasswd'> | null): string[] {
   const out: string[] = [];
   if (odoo?.dbPassword) out.push(odoo.dbPassword);
   if (odoo?.adminPasswd) out.push(odoo.adminPasswd);
   if (config.http.token) out.push(config.http.token);
+  if (config.fleet?.prometheusToken) out.push(config.fleet.prometheusToken);
+  if (config.fleet?.hostToken) out.push(config.fleet.hostToken);
   for (const t of config.alerts.targets) out.push(...urlSecrets(t.url));
   return [...new Set(out.filter((s) => s.length > 0))];
 }
