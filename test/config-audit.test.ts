@@ -22,6 +22,7 @@ const facts = (over: Partial<AuditFacts> = {}): AuditFacts => ({
   workerVmsBytes: 250 * MiB,
   geventListening: true,
   nginxRunning: false,
+  writable: null,
   ...over,
 });
 

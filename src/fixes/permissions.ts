@@ -7,12 +7,13 @@
 // is no single "right" mode. We only ADD what the owner needs — u+rwx on directories, u+rw on files —
 // and keep the group/other bits as the admin set them (a group www-data may be deliberate). Likewise the
 // group is only changed together with a wrong owner.
-import { constants, promises as fsp, readFileSync, statSync } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import type { Incident } from '../engine/core/types.js';
 import { incidentParam } from './fix-util.js';
 import { isInside, openConfined } from './lib/confine.js';
-import { writeTestAs } from './lib/write-test.js';
+import { odooUser, type OdooUser } from '../engine/probes/odoo-user.js';
+import { writeTestAs } from '../engine/probes/write-test.js';
 import type { Applied, DetectResult, Fix, FixContext, FixPlan, PlanAction, Verification } from './types.js';
 
 export interface PermissionsParams {
@@ -40,7 +41,7 @@ export interface PermissionsData {
   path: string;
   /** The deepest existing path checked by the write test. */
   existing: string;
-  user: { name: string | null; uid: number; gid: number; source: string };
+  user: OdooUser;
   changes: PermChange[];
   /** Entries of the recursive repair left alone because they are not Odoo's (ownerRefusal). */
   leftAlone?: string[];
@@ -51,70 +52,6 @@ const SHARED_DIRS = new Set(['/', '/tmp', '/var', '/var/log', '/var/lib', '/var/
 
 /** Cap on entries walked under a filestore/sessions dir: a plan must stay readable and bounded. */
 const MAX_ENTRIES = 200_000;
-
-interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-function readPasswd(): PasswdEntry[] {
-  try {
-    return readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .map((l) => l.split(':'))
-      .filter((f) => f.length >= 4)
-      .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
-  } catch {
-    return [];
-  }
-}
-
-/** Odoo's OS user: config.odoo.user, else the data dir's owner (unless root), else Odoo's process. */
-export async function odooUser(ctx: FixContext): Promise<PermissionsData['user'] | { error: string }> {
-  const passwd = readPasswd();
-  const configured = ctx.config.odoo.user;
-  if (configured) {
-    const e = passwd.find((p) => p.name === configured) ?? (/^\d+$/.test(configured) ? passwd.find((p) => p.uid === Number(configured)) : undefined);
-    if (!e) return { error: `odoo.user ${configured} is not a user on this host (/etc/passwd)` };
-    return { name: e.name, uid: e.uid, gid: e.gid, source: 'config odoo.user' };
-  }
-  if (ctx.odoo.dataDir) {
-    try {
-      const st = statSync(ctx.odoo.dataDir);
-      if (st.uid !== 0) {
-        return { name: passwd.find((p) => p.uid === st.uid)?.name ?? null, uid: st.uid, gid: st.gid, source: `owner of ${ctx.odoo.dataDir}` };
-      }
-    } catch {
-      /* fall through */
-    }
-  }
-  const proc = await odooProcessOwner();
-  if (proc) return { name: passwd.find((p) => p.uid === proc.uid)?.name ?? null, ...proc, source: `running Odoo process ${proc.pid}` };
-  return { error: "cannot tell Odoo's user: set odoo.user in the odoo-heal config" };
-}
-
-async function odooProcessOwner(): Promise<{ uid: number; gid: number; pid: number } | null> {
-  let pids: string[];
-  try {
-    pids = (await fsp.readdir('/proc')).filter((d) => /^\d+$/.test(d));
-  } catch {
-    return null;
-  }
-  for (const pid of pids) {
-    try {
-      const cmd = (await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-      if (!cmd.some((a) => /(^|\/)(odoo-bin|odoo)$/.test(a))) continue;
-      const status = await fsp.readFile(`/proc/${pid}/status`, 'utf8');
-      const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-      const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
-      if (uid !== undefined && gid !== undefined && uid !== '0') return { uid: Number(uid), gid: Number(gid), pid: Number(pid) };
-    } catch {
-      /* gone or not ours to read */
-    }
-  }
-  return null;
-}
 
 /**
  * What this fix may touch, from odoo.conf (realpath'd): the data dir as a tree, and in the log dir

@@ -1,11 +1,12 @@
 // The facts the odoo.conf audit weighs settings against: PostgreSQL's connection limits, RAM, a
-// running worker's virtual size, whether gevent listens, whether nginx runs. Each is optional: a
+// running worker's virtual size, whether gevent listens, whether nginx runs, what Odoo's user may write. Each is optional: a
 // fact that cannot be read drops the rules that need it, never the audit.
 import { readFile } from 'node:fs/promises';
 import type { Config, OdooConf } from '../config/types.js';
 import { withPgClient } from '../probes/pg-connect.js';
 import { buildTree, scanOdooProcesses } from '../probes/process.js';
 import type { AuditFacts } from './rules.js';
+import { writablePaths } from './writable.js';
 
 async function pgLimits(odoo: OdooConf, budgetMs: number): Promise<AuditFacts['pg']> {
   try {
@@ -53,15 +54,16 @@ export async function listening(port: number): Promise<boolean | null> {
 }
 
 export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<AuditFacts> {
-  const [pg, ramBytes, scan, gevent] = await Promise.all([
+  const [pg, ramBytes, scan, gevent, writable] = await Promise.all([
     pgLimits(odoo, config.probes.timeoutMs),
     memTotal(),
     scanOdooProcesses().catch(() => null),
     odoo.workers > 0 ? listening(odoo.geventPort) : Promise.resolve(null),
+    writablePaths(config, odoo).catch(() => null),
   ]);
   const tree = scan ? buildTree(scan, { odoo }) : null;
   const sizes = tree ? tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.stat.vsizeBytes) : [];
   const nginxRunning = scan ? [...scan.processes.values()].some((p) => p.comm === 'nginx') : false;
   // Only a running Odoo says whether gevent is missing; a stopped one has nothing to listen.
-  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning };
+  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning, writable };
 }

@@ -2,6 +2,7 @@
 // Pure rules over the parsed odoo.conf and a few facts read from the host and PostgreSQL, so each
 // rule is unit-tested with real conf files. Every finding names the odoo.conf line to change.
 import type { OdooConf } from '../config/types.js';
+import type { PathAccess, WritablePaths } from './writable.js';
 
 export type AuditSeverity = 'error' | 'warning';
 
@@ -29,6 +30,8 @@ export interface AuditFacts {
   geventListening: boolean | null;
   /** Whether an nginx process runs on this host. */
   nginxRunning: boolean;
+  /** data_dir, sessions, filestores and the logfile as Odoo's user can write them; null when that user is unknown. */
+  writable: WritablePaths | null;
 }
 
 /** Odoo's cron workers wake every SLEEP_INTERVAL (60 s) + pid % 10 (odoo/service/server.py). */
@@ -173,6 +176,9 @@ export function auditOdooConf(odoo: OdooConf, lines: Map<string, number>, facts:
     });
   }
 
+  // Writable paths, one finding per odoo.conf key.
+  if (facts.writable) out.push(...writableFindings(facts.writable, at));
+
   // Security: the database manager on a server reachable from outside.
   const exposed = !isLoopback(odoo.httpInterface);
   const pw = odoo.adminPasswd;
@@ -186,6 +192,39 @@ export function auditOdooConf(odoo: OdooConf, lines: Map<string, number>, facts:
       title: `The database manager is reachable (list_db on, http_interface ${odoo.httpInterface ?? 'all interfaces'}) and admin_passwd is ${weak}`,
       why: 'The master password guards /web/database (backup, drop, restore of every database). Unset or "admin" lets anyone who reaches the port drop the databases; in plain text it is readable by whoever reads odoo.conf.',
       suggest: 'list_db = False  (and set admin_passwd from the database manager so Odoo stores it hashed)',
+    });
+  }
+  return out;
+}
+
+const PATH_EFFECT: Record<PathAccess['option'], string> = {
+  data_dir:
+    'Odoo writes attachments to filestore/<db>, sessions to sessions/ (it asserts that directory is writable on the first request: every request fails) and creates the data dir when missing; ' +
+    'a write refused in an existing filestore directory is logged at INFO only, so uploads vanish silently.',
+  logfile:
+    'At start Odoo opens the logfile for appending (creating its directory when missing); when it cannot, it writes "ERROR: couldn\'t create the logfile directory. Logging to the standard output." ' +
+    'to stderr and logs to stdout from then on: the logfile (and whatever follows it, odoo-heal included) sees nothing more.',
+};
+
+function writableFindings(w: WritablePaths, at: (option: string) => number | null): AuditFinding[] {
+  const who = `${w.user.name ?? `uid ${w.user.uid}`} (uid ${w.user.uid}, from ${w.user.source})`;
+  const out: AuditFinding[] = [];
+  for (const option of ['data_dir', 'logfile'] as const) {
+    const bad = w.paths.filter((p) => p.option === option && !p.writable);
+    if (bad.length === 0) continue;
+    const first = bad[0]!;
+    const what = (p: PathAccess) => (p.tested === p.path ? p.path : `${p.tested} (where Odoo would create ${p.path})`);
+    out.push({
+      key: option === 'data_dir' ? 'data-dir-not-writable' : 'logfile-not-writable',
+      severity: 'warning',
+      option,
+      line: at(option),
+      title: `Odoo's user ${w.user.name ?? `uid ${w.user.uid}`} cannot write ${what(first)}, owned ${first.owner}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`,
+      why: `${bad.map((p) => `${what(p)} is ${p.owner}: ${p.how === 'write test' ? `a write test as ${who} failed` : `by its mode bits ${who} may not write it`}`).join('; ')}. ${PATH_EFFECT[option]}`,
+      suggest:
+        option === 'data_dir'
+          ? `data_dir = a directory ${w.user.name ?? w.user.uid} owns  (or give ${first.tested} back to it: chown -R ${w.user.name ?? w.user.uid}: ${first.tested})`
+          : `logfile = a file in a directory ${w.user.name ?? w.user.uid} may write  (or chown ${w.user.name ?? w.user.uid}: ${first.tested})`,
     });
   }
   return out;
