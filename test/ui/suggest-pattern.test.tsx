@@ -11,7 +11,7 @@ import { loadPatternFile } from '../../src/engine/patterns/load.js';
 import { Engine } from '../../src/engine/run/engine.js';
 import { footerHints } from '../../src/ui/keymap.js';
 import { testConfig, testOdoo } from '../helpers/config.js';
-import { KEY, mount, tick, type Mounted } from './harness.js';
+import { incident, intentsDouble, KEY, mount, newStore, tick, type Mounted } from './harness.js';
 
 const PATTERNS = resolve(import.meta.dirname, '..', '..', 'patterns');
 const RUN = readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'logs', 'unclassified_route_and_cron.log'), 'utf8').split('\n');
@@ -122,6 +122,11 @@ describe('console: draft a pattern for an unclassified incident', () => {
     await until(m, () => m.frame().includes('already named by pattern'));
     expect(m.frame()).toContain(`is already named by pattern ${PATTERN_ID}`);
     expect(engine.store.getState().suggestion).toBeNull();
+    // The old unclassified incident (resolved, still listed) is named by the pattern now: no second draft.
+    await engine.suggestPattern(INCIDENT);
+    expect(engine.store.getState().notice?.text).toContain(`is named by pattern ${PATTERN_ID} now`);
+    expect(engine.store.getState().suggestion).toBeNull();
+    expect(readdirSync(local)).toEqual([`${PATTERN_ID}.json`]);
   });
 
   it('a local directory that cannot be made is one line of notice, and nothing is written', async () => {
@@ -155,6 +160,27 @@ describe('console: draft a pattern for an unclassified incident', () => {
     await until(m, () => m.frame().includes('pattern not written'));
     expect(engine.store.getState().notice?.text).toMatch(/^pattern not written: there is no local pattern directory/);
     expect(engine.store.getState().incidents[INCIDENT]?.status).toBe('open');
+  });
+});
+
+describe('the draft view', () => {
+  it('shows the draft through the sanitizer: a control sequence in the logged text never reaches the terminal', async () => {
+    const store = newStore();
+    // JSON.stringify escapes C0 controls but leaves C1 (8-bit CSI) and bidi controls raw.
+    const hostile = 'ZeroDivisionError: \u009b2J\u202eevil\u001b]52;c;aGk=\u0007';
+    store.setState({
+      incidents: { 'i-1': incident('i-1', { title: hostile, origin: { kind: 'unclassified', signature: 's', exceptionClass: 'ZeroDivisionError', addon: null, frame: null, logger: 'odoo.http', request: null }, fix: null }) },
+      suggestion: { incidentId: 'i-1', patternId: 'local-x', fileText: JSON.stringify({ title: hostile }, null, 2), proof: [`matches 1 of ${hostile}`], target: '/tmp/x.json', refusal: null },
+    });
+    const intents = intentsDouble();
+    const m = await mount(store, intents, { columns: 120, rows: 30 });
+    cleanups.push(() => m.instance.unmount());
+    const f = m.frame();
+    expect(f).toContain('Draft pattern local-x');
+    expect(f).toContain('evil');
+    for (const bad of ['\u009b', '\u202e', '\u001b]52', '\u0007']) expect(f).not.toContain(bad);
+    await m.press('n');
+    expect(intents.names()).toEqual(['dismissSuggestion']);
   });
 });
 

@@ -141,6 +141,7 @@ export class Engine implements EngineIntents, FixDeskHost {
         notice: (text, severity) => this.notice(text, severity),
         reloadPatterns: () => this.reloadPatterns(),
         dismiss: (id) => this.dismiss(id),
+        patternFor: (r) => this.matcher.match(r)[0]?.pattern.id ?? null,
         emitEvent: (e) => this.emit(e),
       },
       localDir,

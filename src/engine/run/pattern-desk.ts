@@ -4,7 +4,7 @@
 // then loads it so the error is named by it from then on.
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
-import type { Incident, Pattern } from '../core/types.js';
+import type { Incident, LogRecord, Pattern } from '../core/types.js';
 import type { IncidentBook } from '../incidents/incidents.js';
 import type { EngineStore } from '../state/store.js';
 import { RecentErrors } from '../unclassified/recent-errors.js';
@@ -18,6 +18,8 @@ export interface PatternDeskHost {
   notice(text: string, severity?: 'info' | 'warning' | 'critical'): void;
   /** Loads the pattern layers again; throws (keeping the old set) on a bad file. */
   reloadPatterns(): number;
+  /** The id of the loaded pattern that names `record`, or null. */
+  patternFor(record: LogRecord): string | null;
   /** Resolves an incident (the engine's dismiss: it re-links roots and symptoms too). */
   dismiss(incidentId: string): void;
   emitEvent(event: EngineEvent): void;
@@ -62,7 +64,9 @@ export class PatternDesk {
       this.host.notice(`no incident ${incidentId}`, 'warning');
       return;
     }
-    const not = notSuggestable(incident);
+    // An incident from before a pattern was loaded for it (this desk's own, or a SIGHUP's).
+    const named = incident.origin.kind === 'unclassified' && incident.sample ? this.host.patternFor(incident.sample) : null;
+    const not = named ? `“${incident.title}” is named by pattern ${named} now: its next records go to that pattern's incident` : notSuggestable(incident);
     if (not) {
       this.host.notice(not, 'warning');
       return;
