@@ -22,7 +22,7 @@ const WARMUP_MS = 6000; // first probe round done, first frames drawn, JIT settl
 const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Measures a command in a 120x40 tmux pane; `ready(screen)` says when it has drawn. */
-async function inTmux(argv, seconds, ready, env = {}) {
+export async function inTmux(argv, seconds, ready, env = {}) {
   const t = startTmux(`exec ${argv.map(shellQuote).join(' ')}`, { width: 120, height: 40, env });
   try {
     const ok = await waitFor(() => ready(t.capture()), { timeoutMs: 20_000, everyMs: 100 });
