@@ -1,6 +1,7 @@
 // The writable-paths audit as the kernel answers it: a write test as Odoo's user (here `nobody`,
 // the suite runs as root) in a data dir, its sessions and filestore, and the logfile's directory;
 // and the mode-bit fallback used when odoo-heal cannot take that user's identity.
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ describe('writable paths', () => {
   it.skipIf(!asRoot)("a sessions dir root took over is reported with its owner, mode and data_dir's line; Odoo's own tree is not", async () => {
     const { base, data, odoo, lines, text } = setup();
     const config = testConfig((c) => (c.odoo.user = 'nobody'));
-    const ok = await writablePaths(config, odoo);
+    const ok = await writablePaths(config, odoo, null);
     expect(ok?.user).toMatchObject({ uid: NOBODY, source: 'config odoo.user' });
     expect(ok?.paths.map((p) => [p.tested.slice(base.length + 1), p.writable, p.how])).toEqual([
       ['data', true, 'write test'],
@@ -52,7 +53,7 @@ describe('writable paths', () => {
     expect(auditOdooConf(odoo, lines, { ...noFacts, writable: ok })).toEqual([]);
 
     chownSync(join(data, 'sessions'), 0, 0);
-    const bad = await writablePaths(config, odoo);
+    const bad = await writablePaths(config, odoo, null);
     const [f, ...rest] = auditOdooConf(odoo, lines, { ...noFacts, writable: bad });
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ key: 'data-dir-not-writable', option: 'data_dir', severity: 'warning' });
@@ -69,7 +70,7 @@ describe('writable paths', () => {
     const text = `[options]\nlist_db = False\ndata_dir = ${join(data, 'missing', 'deeper')}\nlogfile = ${log}\n`;
     const odoo = parseOdooConf(text, join(base, 'odoo.conf'));
     chmodSync(data, 0o555);
-    const w = await writablePaths(testConfig((c) => (c.odoo.user = 'nobody')), odoo);
+    const w = await writablePaths(testConfig((c) => (c.odoo.user = 'nobody')), odoo, null);
     expect(w?.paths.map((p) => [p.option, p.tested, p.writable])).toEqual([
       ['data_dir', data, false],
       ['logfile', log, false],
@@ -80,10 +81,18 @@ describe('writable paths', () => {
     expect(list[1]!.why).toContain("couldn't create the logfile directory. Logging to the standard output.");
   });
 
-  it("no finding when Odoo's user cannot be told (nothing configured, no Odoo process)", async () => {
+  it("Odoo's user is the one this odoo.conf's Odoo runs as; unknown (no finding) when nothing says", async () => {
     const { odoo } = setup();
-    const w = await writablePaths(testConfig(), odoo);
-    // Either no user (null), or an Odoo really running on this box: then it is its process's user.
-    if (w) expect(w.user.source).toMatch(/^running Odoo process/);
+    expect(await writablePaths(testConfig(), odoo, null)).toBeNull();
+    if (!asRoot) return;
+    const child = spawn('sleep', ['30'], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      const w = await writablePaths(testConfig(), odoo, child.pid!);
+      expect(w?.user).toMatchObject({ uid: NOBODY, source: `running Odoo process ${child.pid}` });
+      expect(w?.paths.every((p) => p.writable)).toBe(true);
+    } finally {
+      child.kill();
+    }
   });
 });

@@ -157,8 +157,8 @@ describe('HTTP API', () => {
     expect(h.exitCode).toBe(STATUS_EXIT.critical);
     expect(typeof h.host).toBe('string');
     expect(Number.isNaN(Date.parse(h.checkedAt as string))).toBe(false);
-    // The odoo.conf audit (odoo_conf) runs in `check` only, not in the engine's rounds.
-    expect(h.probes.map((p) => p.probe).sort()).toEqual(PROBE_NAMES.filter((n) => n !== 'odoo_conf').sort());
+    // Every probe, the odoo.conf audit (odoo_conf) included: the engine audits at start and on change.
+    expect(h.probes.map((p) => p.probe).sort()).toEqual([...PROBE_NAMES].sort());
     expect(h.probes.find((p) => p.probe === 'database')!.status).toBe('critical');
     expect(h.incidents.some((i) => i.fingerprint.startsWith('probe:database:'))).toBe(true);
     expect(h.logScan).toMatchObject({ records: 0, errors: [] });

@@ -54,14 +54,17 @@ export async function listening(port: number): Promise<boolean | null> {
 }
 
 export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<AuditFacts> {
-  const [pg, ramBytes, scan, gevent, writable] = await Promise.all([
+  const scanned = scanOdooProcesses()
+    .then((scan) => ({ scan, tree: buildTree(scan, { odoo }) }))
+    .catch(() => ({ scan: null, tree: null }));
+  const [pg, ramBytes, { scan, tree }, gevent, writable] = await Promise.all([
     pgLimits(odoo, config.probes.timeoutMs),
     memTotal(),
-    scanOdooProcesses().catch(() => null),
+    scanned,
     odoo.workers > 0 ? listening(odoo.geventPort) : Promise.resolve(null),
-    writablePaths(config, odoo).catch(() => null),
+    // Odoo's user is the one this odoo.conf's Odoo runs as, not another instance's on the same host.
+    scanned.then(({ tree }) => writablePaths(config, odoo, tree?.main.pid ?? null)).catch(() => null),
   ]);
-  const tree = scan ? buildTree(scan, { odoo }) : null;
   const sizes = tree ? tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.stat.vsizeBytes) : [];
   const nginxRunning = scan ? [...scan.processes.values()].some((p) => p.comm === 'nginx') : false;
   // Only a running Odoo says whether gevent is missing; a stopped one has nothing to listen.

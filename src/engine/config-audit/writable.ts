@@ -9,7 +9,7 @@ import type { Config, OdooConf } from '../config/types.js';
 import { resolveOdooDataDir } from '../config/odoo-conf.js';
 import { dbNames } from '../probes/pg-connect.js';
 import { groupsOf, odooUser, type OdooUser } from '../probes/odoo-user.js';
-import { writeTestAs } from '../probes/write-test.js';
+import { writeTestsAs } from '../probes/write-test.js';
 
 /** Filestores looked at when db_name does not name the databases (a bounded round). */
 const MAX_FILESTORES = 5;
@@ -65,19 +65,21 @@ function nearestExisting(path: string): string {
   return p;
 }
 
-async function check(user: OdooUser, gids: number[], option: PathAccess['option'], path: string, tested: string): Promise<PathAccess | null> {
-  let st: Stats;
-  try {
-    st = await fsp.stat(tested);
-  } catch {
-    return null;
+async function checkAll(user: OdooUser, targets: Array<[PathAccess['option'], string, string]>): Promise<PathAccess[]> {
+  const found: Array<{ option: PathAccess['option']; path: string; tested: string; st: Stats }> = [];
+  for (const [option, path, tested] of targets) {
+    const st = await fsp.stat(tested).catch(() => null);
+    if (st) found.push({ option, path, tested, st });
   }
-  const isDir = st.isDirectory();
-  const test = await writeTestAs(user, tested, isDir);
-  const owner = ownerOf(st);
-  if (test.ok !== null) return { option, path, tested, owner, writable: test.ok, how: 'write test', detail: test.detail };
-  const writable = modeAllowsWrite(st, user.uid, gids);
-  return { option, path, tested, owner, writable, how: 'mode bits', detail: `${test.detail}; mode bits ${writable ? 'allow' : 'deny'} it` };
+  const tests = await writeTestsAs(user, found.map((f) => ({ path: f.tested, isDir: f.st.isDirectory() })));
+  const gids = groupsOf(user);
+  return found.map(({ option, path, tested, st }, i) => {
+    const test = tests[i]!;
+    const owner = ownerOf(st);
+    if (test.ok !== null) return { option, path, tested, owner, writable: test.ok, how: 'write test', detail: test.detail };
+    const writable = modeAllowsWrite(st, user.uid, gids);
+    return { option, path, tested, owner, writable, how: 'mode bits', detail: `${test.detail}; mode bits ${writable ? 'allow' : 'deny'} it` };
+  });
 }
 
 async function filestores(dataDir: string, odoo: OdooConf): Promise<string[]> {
@@ -92,12 +94,14 @@ async function filestores(dataDir: string, odoo: OdooConf): Promise<string[]> {
   }
 }
 
-/** Null when Odoo's user cannot be told (not configured, Odoo not running): nothing to judge against. */
-export async function writablePaths(config: Config, odoo: OdooConf): Promise<WritablePaths | null> {
+/**
+ * `odooPid`: the main process serving this odoo.conf (null: none runs). Null when Odoo's user cannot
+ * be told (not configured, Odoo not running): nothing to judge against.
+ */
+export async function writablePaths(config: Config, odoo: OdooConf, odooPid: number | null): Promise<WritablePaths | null> {
   // The data dir's owner is what is judged here, so it cannot also say who Odoo's user is.
-  const user = await odooUser({ config, odoo }, { dataDirOwner: false });
+  const user = await odooUser({ config, odoo }, { dataDirOwner: false, pid: odooPid });
   if ('error' in user || user.uid === 0) return null;
-  const gids = groupsOf(user);
   const targets: Array<[PathAccess['option'], string, string]> = [];
   const dataDir = resolveOdooDataDir(odoo, user.name);
   if (dataDir) {
@@ -115,10 +119,5 @@ export async function writablePaths(config: Config, odoo: OdooConf): Promise<Wri
     // Odoo makes the logfile's directory when missing, then opens the file for appending.
     targets.push(['logfile', odoo.logfile, existsSync(odoo.logfile) ? odoo.logfile : nearestExisting(dirname(odoo.logfile))]);
   }
-  const paths: PathAccess[] = [];
-  for (const [option, path, tested] of targets) {
-    const r = await check(user, gids, option, path, tested);
-    if (r) paths.push(r);
-  }
-  return { user, paths };
+  return { user, paths: await checkAll(user, targets) };
 }

@@ -46,11 +46,13 @@ export function groupsOf(user: OdooUser): number[] {
 
 /**
  * Odoo's OS user: config.odoo.user, else the data dir's owner (unless root; skipped with
- * `dataDirOwner: false` when the data dir's ownership is what is being judged), else Odoo's process.
+ * `dataDirOwner: false` when the data dir's ownership is what is being judged), else Odoo's process:
+ * `pid`, the main process serving this odoo.conf when the caller knows it (null: none runs), else the
+ * first non-root Odoo process found in /proc.
  */
 export async function odooUser(
   ctx: { config: Config; odoo: OdooConf },
-  opts: { dataDirOwner?: boolean } = {},
+  opts: { dataDirOwner?: boolean; pid?: number | null } = {},
 ): Promise<OdooUser | { error: string }> {
   const passwd = readPasswd();
   const configured = ctx.config.odoo.user;
@@ -69,7 +71,7 @@ export async function odooUser(
       /* fall through */
     }
   }
-  const proc = await odooProcessOwner();
+  const proc = opts.pid === undefined ? await odooProcessOwner() : opts.pid === null ? null : await ownerOf(String(opts.pid));
   if (proc) return { name: passwd.find((p) => p.uid === proc.uid)?.name ?? null, uid: proc.uid, gid: proc.gid, source: `running Odoo process ${proc.pid}` };
   return { error: "cannot tell Odoo's user: set odoo.user in the odoo-heal config" };
 }
@@ -85,13 +87,23 @@ async function odooProcessOwner(): Promise<{ uid: number; gid: number; pid: numb
     try {
       const cmd = (await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       if (!cmd.some((a) => /(^|\/)(odoo-bin|odoo)$/.test(a))) continue;
-      const status = await fsp.readFile(`/proc/${pid}/status`, 'utf8');
-      const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-      const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
-      if (uid !== undefined && gid !== undefined && uid !== '0') return { uid: Number(uid), gid: Number(gid), pid: Number(pid) };
+      const owner = await ownerOf(pid);
+      if (owner) return owner;
     } catch {
       /* gone or not ours to read */
     }
   }
   return null;
+}
+
+/** The process's real uid/gid; null when gone, or root's (never taken for Odoo's user: no file is handed to root). */
+async function ownerOf(pid: string): Promise<{ uid: number; gid: number; pid: number } | null> {
+  try {
+    const status = await fsp.readFile(`/proc/${pid}/status`, 'utf8');
+    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
+    return uid !== undefined && gid !== undefined && uid !== '0' ? { uid: Number(uid), gid: Number(gid), pid: Number(pid) } : null;
+  } catch {
+    return null;
+  }
 }

@@ -21,6 +21,7 @@ import { loadPatternLayers, patternLayers } from '../patterns/load.js';
 import { Matcher } from '../patterns/matcher.js';
 import { createDatabaseProbe } from '../probes/database.js';
 import { createOdooDbProbe } from '../probes/odoo-db/probe.js';
+import { createOdooConfProbe } from '../config-audit/probe.js';
 import { hostProbes, runProbes } from '../probes/run.js';
 import type { Probe, ProbeContext } from '../probes/types.js';
 import { createEngineStore, HISTORY_CAPACITY, pushBounded, TAIL_CAPACITY, type EngineState, type EngineStore } from '../state/store.js';
@@ -129,7 +130,7 @@ export class Engine implements EngineIntents, FixDeskHost {
       this.now,
       new UnclassifiedGrouper(this.config.unclassified),
     );
-    this.probes = [...hostProbes(), createDatabaseProbe(), createOdooDbProbe({ filestore: 'interval' })];
+    this.probes = [...hostProbes(), createDatabaseProbe(), createOdooDbProbe({ filestore: 'interval' }), this.confAudit];
     this.desk = new FixDesk(this, deps.mode === 'auto');
     const layers = layersOf(deps.patternsDir);
     // A directory that is not loaded would not name anything: only the last layer takes drafts.
@@ -206,6 +207,8 @@ export class Engine implements EngineIntents, FixDeskHost {
   }
 
   private reloadingConf: Promise<void> = Promise.resolve();
+  /** The odoo.conf audit: audited at start, again after each re-read of odoo.conf, never every round. */
+  private readonly confAudit = createOdooConfProbe({ when: 'on-change' });
 
   /**
    * Reads odoo.conf again (it changed, or Odoo's main pid changed) and moves what follows from it:
@@ -223,6 +226,9 @@ export class Engine implements EngineIntents, FixDeskHost {
         return;
       }
       next.dataDir = resolveOdooDataDir(next, this.config.odoo.user) ?? next.dataDir;
+      // The file changed (or Odoo restarted, with new workers to weigh it against): audit it again
+      // on the next round, even when no key odoo-heal follows changed (db_maxconn, admin_passwd...).
+      this.confAudit.invalidate();
       const changed = changedOdooKeys(this.odoo, next);
       if (changed.length === 0) return;
       const logMoved = next.logfile !== this.odoo.logfile;
@@ -459,7 +465,8 @@ export class Engine implements EngineIntents, FixDeskHost {
   /** Another signal suggests trouble: a critical probe, or a root incident with news since the last round. */
   private trouble(): boolean {
     const s = this.store.getState();
-    if (Object.values(s.probes).some((r) => r && r.probe !== 'odoo_http' && r.status === 'critical')) return true;
+    // odoo.conf's audit is not an outage: an error there is a setting to change, not a reason to look sooner.
+    if (Object.values(s.probes).some((r) => r && r.probe !== 'odoo_http' && r.probe !== 'odoo_conf' && r.status === 'critical')) return true;
     return this.book.list().some((i) => isAlarm(i) && i.lastSeen > this.lastRoundAt);
   }
 

@@ -78,7 +78,7 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   const started = now();
   const { config, odoo } = opts;
   const probeTimeout = Math.max(100, Math.min(config.probes.timeoutMs, opts.budgetMs - 200));
-  const probes = [...hostProbes(), createDatabaseProbe(), createOdooConfProbe({ everyRun: true })];
+  const probes = [...hostProbes(), createDatabaseProbe(), createOdooConfProbe({ when: 'every-run' })];
   // Odoo's tables (the filestore sample only for `check --deep`: it stats files) once the database
   // probe has answered: no second connection racing the latency measurement, and no pointless
   // queries when PostgreSQL is down.
