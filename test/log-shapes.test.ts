@@ -1,7 +1,7 @@
 // Every log shape an admin has gives the same incidents as the plain --logfile: the real Odoo 18 logs
 // of test/fixtures/logs, re-shaped here line by line the way each collector wraps them (docker
 // compose, docker --timestamps, Kubernetes CRI with split lines, journalctl short/short-iso/
-// short-precise/short-unix/cat/json, syslog, docker's json-file, CRLF, gzip), then scanned exactly
+// short-precise/short-unix/cat/json, syslog, docker's json-file, TrueNAS's app log, CRLF, gzip), then scanned exactly
 // as `detect` scans a file (the byte scanner for plain files, the decoded stream for the others).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +57,7 @@ const SHAPES: Record<string, (line: string, i: number) => string[]> = {
   'journalctl -o short-iso-precise': (l, i) => [`${iso(i).slice(0, 19)}.123456+00:00 srv odoo[8378]: ${l}`],
   'journalctl -o short-unix': (l, i) => [`${(BASE + i * 1000) / 1000}.123456 srv odoo[8378]: ${l}`],
   'journalctl -o cat': (l) => [l],
+  'TrueNAS app log (stamp glued to the line)': (l, i) => [`${iso(i).slice(0, 10)} ${iso(i).slice(11, 19)}.123456+00:00${l}`],
   'journalctl -o json (MESSAGE; every 3rd as bytes)': (l, i) => [
     JSON.stringify({
       __REALTIME_TIMESTAMP: String((BASE + i * 1000) * 1000),
@@ -243,5 +244,27 @@ describe('a line is not taken for a wrapper it only resembles', () => {
     const records = parseText(text, 'p');
     expect(records).toHaveLength(1);
     expect(records[0]!.lines).toHaveLength(3);
+  });
+
+  it("PostgreSQL's `%m` prefix (a space before the zone) is not taken for TrueNAS's glued stamp", () => {
+    const records = parseText('2024-01-01 10:00:00.123 UTC [1] LOG:  checkpoint starting: time', 'p', { postgres: true });
+    expect(records).toHaveLength(1);
+    expect(records[0]!.kind).toBe('postgres');
+  });
+});
+
+describe("TrueNAS's app log: the collector's stamp glued to Odoo's header", () => {
+  it('the real Odoo 19 lines of truenas/apps#5242 are Odoo records with their levels and loggers', () => {
+    const text = readFileSync(join(FIXTURES, 'public-logs', 'truenas-apps-5242-startup-v19.log'), 'utf8');
+    const records = parseText(text, 'p') as OdooRecord[];
+    expect(records.map((r) => [r.kind, r.level, r.logger])).toEqual([
+      ['odoo', 'WARNING', 'odoo.tools.config'],
+      ['odoo', 'WARNING', 'odoo.tools.config'],
+      ['odoo', 'INFO', 'odoo'],
+      ['odoo', 'INFO', 'odoo'],
+      ['odoo', 'INFO', 'odoo'],
+      ['odoo', 'INFO', 'odoo'],
+    ]);
+    expect(records[2]!.message).toBe('Odoo version 19.0-20260619');
   });
 });

@@ -1,7 +1,7 @@
 // The wrappers that log collectors put around the lines a program wrote: docker compose's
 // `name-1  | `, `docker logs --timestamps`, the Kubernetes CRI log format, journalctl's short,
-// short-iso, short-precise, short-unix and json outputs, syslog (RFC 3164 and 5424) and docker's
-// json-file driver. `unwrapLine` takes one line off such a wrapper and says which interleaved stream
+// short-iso, short-precise, short-unix and json outputs, syslog (RFC 3164 and 5424), docker's
+// json-file driver and TrueNAS's app log viewer (a stamp glued to the line). `unwrapLine` takes one line off such a wrapper and says which interleaved stream
 // (compose service, journal identifier, container stream) it came from, so each stream can be
 // assembled into records on its own: a traceback from `odoo-1` never swallows a line from `db-1`.
 //
@@ -92,6 +92,7 @@ function stamped(line: string): Unwrapped | null {
     if (line.charCodeAt(stampEnd - 1) === C_Z) return { kind: 'docker', text: line.slice(end + 1), time, stream: '', partial: false };
     return hostTagged(line, end + 1, time, 'journal');
   }
+  if (line.length >= 26 && line.charCodeAt(10) === C_SPACE && line.charCodeAt(19) === C_DOT) return gluedStamp(line);
   // short-unix: `1701424800.123456 host ident[pid]: text`.
   let i = 0;
   while (i < line.length && i < 12 && isDigit(line.charCodeAt(i))) i++;
@@ -102,6 +103,29 @@ function stamped(line: string): Unwrapped | null {
   if (i === dot + 1 || line.charCodeAt(i) !== C_SPACE) return null;
   const time = Math.round(Number(line.slice(0, i)) * 1000);
   return hostTagged(line, i + 1, time, 'journal');
+}
+
+/**
+ * TrueNAS SCALE's app log viewer: `YYYY-MM-DD HH:MM:SS.ffffff+00:00` glued to the container's line
+ * (no space between). The zone must follow the fraction at once: PostgreSQL's `%m` prefix
+ * (`2024-01-01 10:00:00.123 UTC [1] LOG:`) has a space there and is left to its own parser.
+ */
+function gluedStamp(line: string): Unwrapped | null {
+  if (!isoDate(line)) return null;
+  let i = 20;
+  while (i < line.length && isDigit(line.charCodeAt(i))) i++;
+  if (i === 20) return null;
+  let zoneEnd: number;
+  if (line.charCodeAt(i) === C_Z) zoneEnd = i + 1;
+  else {
+    const sign = line.charCodeAt(i);
+    if (sign !== 43 /* + */ && sign !== C_DASH) return null;
+    if (digits(line, i + 1, i + 3) < 0 || line.charCodeAt(i + 3) !== C_COLON || digits(line, i + 4, i + 6) < 0) return null;
+    zoneEnd = i + 6;
+  }
+  const time = isoTime(`${line.slice(0, 10)}T${line.slice(11, zoneEnd)}`);
+  if (time === null) return null;
+  return { kind: 'docker', text: line.slice(zoneEnd), time, stream: '', partial: false };
 }
 
 /** `docker logs --timestamps`: `<RFC 3339 nano>Z text`, the only shape allowed inside compose. */
