@@ -269,6 +269,21 @@ describe('HTTP API', () => {
     expect(r.status).toBe(0);
   });
 
+  it('GET /metrics counts worker recycles by reason and registry reloads from real Odoo lines', async () => {
+    ingestLog('worker_limit_time.log');
+    ingestLog('registry_signaling.log');
+    engine.flushNow();
+    const s = parseMetrics(await (await fetch(`${base}/metrics`, { headers: AUTH })).text());
+    // 8 workers killed at limit_time_real (two kill lines repeated), 2 at limit_time_cpu; the label has four fixed values.
+    const recycles = [...s.keys()].filter((k) => k.startsWith('odoo_heal_odoo_worker_recycles_total{'));
+    expect(recycles.sort()).toEqual(['cpu', 'max-request', 'memory', 'time-real'].map((r) => `odoo_heal_odoo_worker_recycles_total{reason="${r}"}`));
+    expect(s.get('odoo_heal_odoo_worker_recycles_total{reason="time-real"}')).toBe(8);
+    expect(s.get('odoo_heal_odoo_worker_recycles_total{reason="cpu"}')).toBe(2);
+    expect(s.get('odoo_heal_odoo_worker_recycles_total{reason="memory"}')).toBe(0);
+    expect(s.get('odoo_heal_odoo_signaling_reloads_total{what="registry"}')).toBe(1);
+    expect(s.get('odoo_heal_odoo_signaling_reloads_total{what="cache"}')).toBe(1);
+  });
+
   it('serves no secret: neither the token nor the database password appear anywhere', async () => {
     for (const path of ['/health', '/metrics', '/incidents']) {
       const text = await (await fetch(`${base}${path}`, { headers: AUTH })).text();

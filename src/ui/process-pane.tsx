@@ -11,6 +11,7 @@ import { Line, PaneFrame } from './pane-frame.js';
 import { sanitizeText } from './sanitize.js';
 import { STATUS_COLOR, useTheme } from './theme.js';
 import { processView, type ProcRow } from './view-models.js';
+import { LOG_RATE_KEYS, recycleLine } from '../engine/probes/log-rates.js';
 
 /** Column sets by pane width: 30 columns (80x24) show pid, role, CPU, RSS and VMS against
  * limit_memory_soft; wider panes add the HTTP workers' busy time and the age. */
@@ -138,9 +139,12 @@ export const ProcessPane = memo(function ProcessPane({ width, height, focused, s
             .filter((t) => t !== '')
             .join(' · ')
         : '';
-    // The limits line only when every process row still fits.
-    const withLimits = limitLine !== '' && view.rows.length <= bodyRows - 2;
-    const room = bodyRows - 1 - (withLimits ? 1 : 0); // column header (+ limits)
+    // Recycles per hour and registry reloads, from the log (30 columns at 80x24: the short form).
+    const rates = view.logRates ? recycleLine(view.logRates, width < 40) : '';
+    const ratesAlarm = result.findings.some((f) => LOG_RATE_KEYS.has(f.key));
+    // The notes (limits, then rates) only while every process row still fits.
+    const notes = [limitLine, rates].filter((t) => t !== '').slice(0, Math.max(0, bodyRows - 1 - view.rows.length));
+    const room = bodyRows - 1 - notes.length; // column header (+ notes)
     const overflow = view.rows.length > room;
     const shown = overflow ? room - 1 : room; // last row says how many are hidden
     const start = Math.max(0, Math.min(scroll, view.rows.length - shown));
@@ -160,7 +164,11 @@ export const ProcessPane = memo(function ProcessPane({ width, height, focused, s
         {overflow ? (
           <Line dim>{`+${hidden} more${focused ? ' (↑↓)' : ' (tab to scroll)'}`}</Line>
         ) : null}
-        {withLimits ? <Line dim>{limitLine}</Line> : null}
+        {notes.map((n) => (
+          <Line key={n} dim={!(n === rates && ratesAlarm)} color={n === rates && ratesAlarm ? theme.color('yellow') : undefined}>
+            {n}
+          </Line>
+        ))}
       </>
     );
   }

@@ -6,6 +6,7 @@ import type { DatabaseData } from '../engine/probes/database.js';
 import type { DiskData } from '../engine/probes/disk.js';
 import type { MemoryData } from '../engine/probes/memory.js';
 import type { OdooProcessInfo, ProcessData } from '../engine/probes/process.js';
+import type { LogRates } from '../engine/probes/log-rates.js';
 import type { EngineState } from '../engine/state/store.js';
 import {
   LEVELS,
@@ -74,6 +75,8 @@ export interface ProcessView {
   /** HTTP workers busy now, of how many; null when unknown. */
   httpBusy: { busy: number; workers: number } | null;
   limits: { soft: number | null; hard: number | null };
+  /** Recycle rates and registry reloads from the log; null before any was read. */
+  logRates: LogRates | null;
 }
 
 const ROLE_LABEL: Record<OdooProcessInfo['role'], string> = { main: 'master', http: 'http', cron: 'cron', worker: 'worker', gevent: 'gevent' };
@@ -115,7 +118,7 @@ export function processView(result: ProbeResult | undefined, _now: number): Proc
         }
       : null;
   const httpBusy = data.httpLoad ? { busy: data.httpLoad.busy, workers: data.httpLoad.workers } : null;
-  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null, roles, httpBusy, limits };
+  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null, roles, httpBusy, limits, logRates: data.logRates ?? null };
 }
 
 export interface DatabaseView {

@@ -5,6 +5,9 @@ import { EngineContext } from '../../src/ui/context.js';
 import { ProcessPane } from '../../src/ui/process-pane.js';
 import { ThemeContext, makeTheme } from '../../src/ui/theme.js';
 import type { TailEntry } from '../../src/engine/core/types.js';
+import { defaultConfig } from '../../src/engine/config/defaults.js';
+import { OdooEventTally } from '../../src/engine/logs/odoo-events.js';
+import { judgeLogRates, withLogRates } from '../../src/engine/probes/log-rates.js';
 import {
   databaseData,
   diskData,
@@ -174,6 +177,19 @@ describe('console panes from store states', () => {
     const tf = tall.frame();
     expect(tf).toContain('1/2 busy · soft 2.0G hard 2.5G');
     expect(tf).toMatch(/4200\s+http\s+3%\s+180M\s+22%\s+12s/);
+  });
+
+  it('the process pane carries the recycle rates from the log, in the short form at 80x24', async () => {
+    const store = newStore();
+    healthyState(store);
+    const tally = new OdooEventTally();
+    for (const { record } of tailFromFixture('worker_memory_respawn_loop.log')) tally.add(record);
+    const end = Date.parse('2026-12-02T12:36:35');
+    const result = withLogRates(probe('process', 'ok', 'prefork', processData(2)), judgeLogRates(tally, end, defaultConfig().thresholds));
+    store.setState((s) => ({ probes: { ...s.probes, process: result } }));
+    const f = (await open(store, intentsDouble())).frame();
+    expectFits(f, 80, 24);
+    expect(f).toContain('rcy/h 126m 4t');
   });
 
   it('the database pane carries the scheduled actions line: overdue / failing / running', async () => {

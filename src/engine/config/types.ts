@@ -137,6 +137,18 @@ export interface Config {
     cronStuckSeconds: number | null;
     mailBacklogSeconds: number;
     queueJobPendingSeconds: number;
+    /** Worker recycles are counted over this window (seconds). */
+    recycleWindowSeconds: number;
+    /** More memory recycles per hour than this is an incident (a leak or a respawn loop). */
+    memoryRecyclesPerHour: number;
+    /** More time-limit kills (limit_time_real + limit_time_cpu) per hour than this is an incident. */
+    timeRecyclesPerHour: number;
+    /** Registry reloads / cache invalidations are counted per process over this window (seconds). */
+    registryWindowSeconds: number;
+    /** More registry changes signalled in the window is a loop (log-rates.ts says how they are counted). */
+    registryReloadsMax: number;
+    /** More cache invalidations signalled in the window is a loop. */
+    cacheInvalidationsMax: number;
   };
   services: ServiceSpec[];
   endpoints: Endpoint[];

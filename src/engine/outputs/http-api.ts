@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { getFix } from '../../fixes/registry.js';
 import { listAttempts, summarize, type AttemptRecord } from '../../fixes/attempts.js';
 import type { Config } from '../config/types.js';
+import { RECYCLE_REASONS } from '../logs/odoo-events.js';
 import type { Engine } from '../run/engine.js';
 import { errorMessage } from '../core/errors.js';
 import { isOpenBreaker, ruleOf } from '../incidents/incident-rule.js';
@@ -214,6 +215,19 @@ export function renderMetrics(engine: Engine, attempts: readonly AttemptRecord[]
     'counter',
     'ERROR/CRITICAL or traceback records no pattern explained (grouped into unclassified incidents) since start.',
     [[{}, s.counters.unclassified]],
+  );
+  // From Odoo's own log lines (logs/odoo-events.ts): the reason label has four fixed values.
+  m.family(
+    'odoo_heal_odoo_worker_recycles_total',
+    'counter',
+    'Odoo workers recycled since odoo-heal started, by the reason Odoo logged (time-real, cpu, memory, max-request).',
+    RECYCLE_REASONS.map((r) => [{ reason: r }, engine.odooEvents.totals[r]]),
+  );
+  m.family(
+    'odoo_heal_odoo_signaling_reloads_total',
+    'counter',
+    'Reloads Odoo processes logged after database signaling since odoo-heal started (what: registry, cache).',
+    (['registry', 'cache'] as const).map((w) => [{ what: w }, engine.odooEvents.totals[w]]),
   );
   return m.toString();
 }

@@ -8,6 +8,7 @@ import type { OdooScan, OdooScanner, OdooProc } from './odoo-scan.js';
 import { createOdooScanner } from './odoo-scan.js';
 import { CLOCK_TICKS, readThreadSyscalls, waitsInSelect } from './proc.js';
 import { statusOfFindings, type Probe, type ProbeContext, type ProbeOutput } from './types.js';
+import type { LogRates } from './log-rates.js';
 
 export { parseOdooCommand, type OdooCommand, type WorkerTitle } from './odoo-command.js';
 export { createOdooScanner, scanOdooProcesses, type OdooProc, type OdooScan, type OdooScanner } from './odoo-scan.js';
@@ -130,6 +131,8 @@ export interface ProcessData {
   /** New worker pids under the same main since this probe started (Odoo recycles workers). */
   workersRespawned: number;
   otherInstances: number[];
+  /** Worker recycles and registry reloads read from the log (added by log-rates.ts, not by this probe). */
+  logRates?: LogRates;
 }
 
 interface CpuSample {

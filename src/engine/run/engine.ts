@@ -14,6 +14,8 @@ import { loadConfig } from '../config/load.js';
 import type { Config, OdooConf } from '../config/types.js';
 import { IncidentBook, isAlarm } from '../incidents/incidents.js';
 import { OwnRequests } from '../logs/own-requests.js';
+import { OdooEventTally } from '../logs/odoo-events.js';
+import { judgeLogRates, withLogRates } from '../probes/log-rates.js';
 import type { EngineIntents } from '../state/intents.js';
 import { LogPipeline } from './pipeline.js';
 import { UnclassifiedGrouper } from '../unclassified/grouper.js';
@@ -69,6 +71,8 @@ export class Engine implements EngineIntents, FixDeskHost {
   /** Pattern id → the probe whose pass ends its incidents (Pattern.clearsWith). */
   private clearsWith = new Map<string, ProbeName>();
   private readonly pipeline: LogPipeline;
+  /** Worker recycles and registry reloads read from the log (rates on the process probe's result, /metrics). */
+  readonly odooEvents: OdooEventTally;
   private readonly probes: Probe[];
   private readonly now: () => number;
   private readonly emit: (e: EngineEvent) => void;
@@ -111,6 +115,7 @@ export class Engine implements EngineIntents, FixDeskHost {
     this.now = deps.now ?? Date.now;
     this.emit = deps.emit ?? (() => {});
     this.store = createEngineStore(hostname(), this.now());
+    this.odooEvents = new OdooEventTally(this.now);
     this.startedAt = this.now();
     this.store.setState({
       odoo: { version: null, mode: deps.odoo.workers > 0 ? 'prefork' : 'threaded', configPath: deps.odoo.path },
@@ -305,6 +310,7 @@ export class Engine implements EngineIntents, FixDeskHost {
 
   private onRecord(record: LogRecord): void {
     this.patternDesk.recent.note(record);
+    this.odooEvents.add(record);
     this.pendingTail.push({ seq: ++this.tailSeq, record });
     // Trim in batches (not one splice per record in a flood); what is cut counts as dropped.
     if (this.pendingTail.length >= 2 * TAIL_CAPACITY) {
@@ -507,7 +513,8 @@ export class Engine implements EngineIntents, FixDeskHost {
     }
   }
 
-  applyProbeResults(results: ProbeResult[]): void {
+  applyProbeResults(probed: ProbeResult[]): void {
+    const results = probed.map((r) => (r.probe === 'process' ? withLogRates(r, judgeLogRates(this.odooEvents, this.now(), this.config.thresholds)) : r));
     const s = this.store.getState();
     const probes = { ...s.probes };
     // Every result is in the book before any is acted on: whether the services probe's "postgresql

@@ -13,6 +13,8 @@ import type { ProcessData } from '../probes/process.js';
 import { parseText } from '../logs/parser.js';
 import { postgresLogs } from '../probes/postgres-log-discovery.js';
 import { readTail } from '../logs/tail.js';
+import { OdooEventTally } from '../logs/odoo-events.js';
+import { judgeLogRates, withLogRates } from '../probes/log-rates.js';
 import { Matcher } from '../patterns/matcher.js';
 import { UnclassifiedGrouper } from '../unclassified/grouper.js';
 import { createDatabaseProbe } from '../probes/database.js';
@@ -123,6 +125,13 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
       () => [],
     ),
   ]);
+
+  // Worker recycles and registry reloads, as rates over the part of the log this check read.
+  const tally = new OdooEventTally(now);
+  for (const r of records) tally.add(r);
+  const judged = judgeLogRates(tally, now(), config.thresholds, { windowSeconds: config.logs.recentSeconds });
+  const procAt = results.findIndex((r) => r.probe === 'process');
+  if (procAt >= 0) results[procAt] = withLogRates(results[procAt]!, judged);
 
   const book = new IncidentBook();
   const grouper = new UnclassifiedGrouper(config.unclassified);
