@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readOdooConf } from '../src/engine/config/odoo-conf.js';
 import { createOdooConfProbe } from '../src/engine/config-audit/probe.js';
 import { Engine } from '../src/engine/run/engine.js';
@@ -11,16 +11,6 @@ import { testConfig, testCtx, testOdoo } from './helpers/config.js';
 
 const PATTERNS = resolve(__dirname, '..', 'patterns');
 const DEBIAN = resolve(__dirname, 'fixtures', 'config', 'odoo-debian.conf');
-async function waitFor<T>(get: () => T | undefined | null, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -51,7 +41,7 @@ describe('odoo.conf audit in the engine', () => {
     const engine = new Engine({ config, odoo, patternsDir: PATTERNS, mode: 'auto', sources: [] });
     cleanups.push(() => engine.stop());
     await engine.start(); // its first probe round audits odoo.conf
-    await waitFor(() => engine.store.getState().probes.odoo_conf);
+    await vi.waitFor(() => expect(engine.store.getState().probes.odoo_conf).toBeDefined(), { timeout: 10_000 });
     const audit = () => Object.values(engine.store.getState().incidents).find((i) => i.fingerprint === 'probe:odoo_conf:audit-database-manager-exposed');
     expect(audit()).toMatchObject({ category: 'config', severity: 'warning', status: 'open' });
     expect(audit()!.title).toBe(`${path} (admin_passwd not set): The database manager is reachable (list_db on, http_interface all interfaces) and admin_passwd is unset`);
