@@ -23,6 +23,7 @@ const facts = (over: Partial<AuditFacts> = {}): AuditFacts => ({
   geventListening: true,
   nginxRunning: false,
   writable: null,
+  longCrons: null,
   ...over,
 });
 
@@ -57,6 +58,25 @@ describe('odoo.conf audit', () => {
     expect(auditOdooConf(low.odoo, low.lines, facts()).map((f) => f.key)).toEqual(['time-real-below-cpu', 'time-real-below-cron-poll']);
     const cronSet = load('odoo-full.conf', (t) => t.replace('limit_time_real = 1200', 'limit_time_real = 30\nlimit_time_real_cron = 600'));
     expect(auditOdooConf(cronSet.odoo, cronSet.lines, facts()).map((f) => f.key)).toEqual(['time-real-below-cpu']);
+  });
+
+  it('limit_time_real_cron unset while crons outgrow limit_time_real: names them and why; not once it is set', () => {
+    const { odoo, lines } = load('odoo-full.conf');
+    const job = { database: 'prod', active: true, intervalSeconds: 3600, lateSeconds: 0, sinceLastSeconds: 700, failureCount: 0, failingSeconds: null };
+    const longCrons = {
+      unfinished: [{ database: 'prod', id: 12, name: 'Mail: Fetchmail Service', unfinishedRuns: 2 }],
+      running: [{ ...job, id: 31, name: 'Inventory: Run Scheduler', running: { pid: 4242, seconds: 1100, applicationName: null, superuser: false } }],
+    };
+    const [f, ...rest] = auditOdooConf(odoo, lines, facts({ longCrons }));
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ key: 'cron-time-limit', option: 'limit_time_real_cron', line: null, severity: 'warning', suggest: expect.stringMatching(/^limit_time_real_cron = 6000 /) });
+    expect(f!.title).toBe('limit_time_real_cron is unset, so cron workers get limit_time_real (1200 s), and 2 crons outgrow it');
+    expect(f!.why).toContain('"Mail: Fetchmail Service" (id 12, prod): its last 2 runs did not finish (ir_cron_progress.timed_out_counter 2)');
+    expect(f!.why).toContain('"Inventory: Run Scheduler" (id 31, prod): running for 1100 s of the 1200 s it is allowed');
+    // Set explicitly (the facts are then not even read), or no long cron: nothing to say.
+    const set = load('odoo-full.conf', (t) => t.replace('limit_time_real = 1200', 'limit_time_real = 1200\nlimit_time_real_cron = 3600'));
+    expect(auditOdooConf(set.odoo, set.lines, facts({ longCrons }))).toEqual([]);
+    expect(auditOdooConf(odoo, lines, facts({ longCrons: { unfinished: [], running: [] } }))).toEqual([]);
   });
 
   it('gevent not listening in prefork, proxy_mode off behind nginx', () => {

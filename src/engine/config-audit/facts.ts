@@ -4,6 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Config, OdooConf } from '../config/types.js';
 import { withPgClient } from '../probes/pg-connect.js';
+import { readCrons, readUnfinishedCrons, type CronJob, type UnfinishedCron } from '../probes/odoo-db/cron.js';
+import { servedDatabases } from '../probes/odoo-db/databases.js';
 import { buildTree, scanOdooProcesses } from '../probes/process.js';
 import type { AuditFacts } from './rules.js';
 import { writablePaths } from './writable.js';
@@ -20,6 +22,31 @@ async function pgLimits(odoo: OdooConf, budgetMs: number): Promise<AuditFacts['p
       const row = r.rows[0]!;
       return { maxConnections: row.max, reserved: row.reserved, otherDatabasesUse: row.other };
     });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Crons that outgrow limit_time_real, when cron workers get it (prefork, limit_time_real_cron unset
+ * or -1): those whose latest run was killed, and those running now for more than half of it.
+ */
+async function longCrons(config: Config, odoo: OdooConf, limit: number): Promise<AuditFacts['longCrons']> {
+  const budgetMs = config.probes.timeoutMs;
+  const applicationName = 'odoo-heal config audit';
+  try {
+    const served = await withPgClient(odoo, { budgetMs, applicationName }, (c) => servedDatabases(odoo, c));
+    const unfinished: UnfinishedCron[] = [];
+    const running: CronJob[] = [];
+    for (const db of served.names) {
+      await withPgClient({ ...odoo, dbName: db }, { budgetMs, applicationName }, async (c) => {
+        const crons = await readCrons(c, db, { graceSeconds: config.thresholds.cronGraceSeconds, stuckSeconds: limit / 2 });
+        if (!crons) return;
+        running.push(...crons.stuck);
+        unfinished.push(...(await readUnfinishedCrons(c, db)));
+      }).catch(() => undefined); // one unreadable database drops its crons, not the audit
+    }
+    return { unfinished, running };
   } catch {
     return null;
   }
@@ -57,16 +84,18 @@ export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<
   const scanned = scanOdooProcesses()
     .then((scan) => ({ scan, tree: buildTree(scan, { odoo }) }))
     .catch(() => ({ scan: null, tree: null }));
-  const [pg, ramBytes, { scan, tree }, gevent, writable] = await Promise.all([
+  const cronLimit = odoo.workers > 0 && odoo.maxCronThreads > 0 && odoo.limitTimeRealCron === -1 ? (odoo.limitTimeReal ?? 120) : null;
+  const [pg, ramBytes, { scan, tree }, gevent, writable, crons] = await Promise.all([
     pgLimits(odoo, config.probes.timeoutMs),
     memTotal(),
     scanned,
     odoo.workers > 0 ? listening(odoo.geventPort) : Promise.resolve(null),
     // Odoo's user is the one this odoo.conf's Odoo runs as, not another instance's on the same host.
     scanned.then(({ tree }) => writablePaths(config, odoo, tree?.main.pid ?? null)).catch(() => null),
+    cronLimit !== null && cronLimit > 0 ? longCrons(config, odoo, cronLimit) : Promise.resolve(null),
   ]);
   const sizes = tree ? tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.stat.vsizeBytes) : [];
   const nginxRunning = scan ? [...scan.processes.values()].some((p) => p.comm === 'nginx') : false;
   // Only a running Odoo says whether gevent is missing; a stopped one has nothing to listen.
-  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning, writable };
+  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning, writable, longCrons: crons };
 }

@@ -2,6 +2,7 @@
 // Pure rules over the parsed odoo.conf and a few facts read from the host and PostgreSQL, so each
 // rule is unit-tested with real conf files. Every finding names the odoo.conf line to change.
 import type { OdooConf } from '../config/types.js';
+import type { CronJob, UnfinishedCron } from '../probes/odoo-db/cron.js';
 import type { PathAccess, WritablePaths } from './writable.js';
 
 export type AuditSeverity = 'error' | 'warning';
@@ -32,6 +33,11 @@ export interface AuditFacts {
   nginxRunning: boolean;
   /** data_dir, sessions, filestores and the logfile as Odoo's user can write them; null when that user is unknown. */
   writable: WritablePaths | null;
+  /**
+   * Read only when cron workers get limit_time_real (prefork, limit_time_real_cron unset or -1):
+   * crons whose latest run was killed, and crons running now past half of limit_time_real.
+   */
+  longCrons: { unfinished: UnfinishedCron[]; running: CronJob[] } | null;
 }
 
 /** Odoo's cron workers wake every SLEEP_INTERVAL (60 s) + pid % 10 (odoo/service/server.py). */
@@ -149,6 +155,30 @@ export function auditOdooConf(odoo: OdooConf, lines: Map<string, number>, facts:
       title: `limit_time_real (${odoo.limitTimeReal} s) is below the cron workers' poll interval (60-70 s) and limit_time_real_cron is unset`,
       why: 'Cron workers then get limit_time_real as their timeout and sleep up to 70 s between polls: the master kills idle cron workers ("WorkerCron ... timeout after N s") in a loop.',
       suggest: `limit_time_real_cron = 600`,
+    });
+  }
+
+  // limit_time_real_cron unset while crons outgrow limit_time_real (the cron workers' timeout then).
+  const long = facts.longCrons;
+  if (prefork && odoo.limitTimeRealCron === -1 && long && long.unfinished.length + long.running.length > 0) {
+    const limit = odoo.limitTimeReal ?? 120;
+    const named = (j: { name: string; id: number; database: string }) => `"${j.name}" (id ${j.id}, ${j.database})`;
+    const reasons = [
+      ...long.unfinished.map((j) => `${named(j)}: its last ${j.unfinishedRuns > 1 ? `${j.unfinishedRuns} runs` : 'run'} did not finish (ir_cron_progress.timed_out_counter ${j.unfinishedRuns})`),
+      ...long.running.map((j) => `${named(j)}: running for ${Math.round(j.running?.seconds ?? 0)} s of the ${limit} s it is allowed`),
+    ];
+    const count = long.unfinished.length + long.running.length;
+    out.push({
+      key: 'cron-time-limit',
+      severity: 'warning',
+      option: 'limit_time_real_cron',
+      line: at('limit_time_real_cron'),
+      title: `limit_time_real_cron is ${at('limit_time_real_cron') === null ? 'unset' : '-1'}, so cron workers get limit_time_real (${limit} s), and ${count === 1 ? '1 cron outgrows' : `${count} crons outgrow`} it`,
+      why:
+        `${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? `; and ${reasons.length - 5} more` : ''}. ` +
+        `The master kills a cron worker past its timeout ("WorkerCron (pid) timeout after ${limit}s", which does not name the job); the job's work rolls back, it runs again from the start, and after 3 such runs in a row Odoo counts it failed ("Job '...' (id) timed out") and in the end deactivates it. ` +
+        'A killed run is read from ir_cron_progress (Odoo 17.3+); a first-ever run that was killed leaves no trace there.',
+      suggest: `limit_time_real_cron = ${Math.max(600, limit * 5)}  (seconds a cron may run; 0 = no limit, then a hung cron is never stopped)`,
     });
   }
 

@@ -182,3 +182,38 @@ export function stuckSeconds(configured: number | null, limitTimeRealCron: numbe
 export function describeJob(j: CronJob): string {
   return `"${j.name}" (id ${j.id}${j.database ? `, ${j.database}` : ''})`;
 }
+
+export interface UnfinishedCron {
+  database: string;
+  id: number;
+  name: string;
+  /** Runs in a row that did not finish (ir_cron_progress.timed_out_counter of the latest run). */
+  unfinishedRuns: number;
+}
+
+/**
+ * Active crons whose latest run did not finish and that no backend runs now (Odoo 17.3+). Odoo
+ * commits an ir_cron_progress row with timed_out_counter = previous + 1 before it calls the job and
+ * resets it to 0 when the job returns (odoo/addons/base/models/ir_cron.py _run_job): a latest row
+ * still above 0 is a run that was killed — the worker's time limit, a crash or a restart — and Odoo
+ * fails the job after 3 in a row ("Job 'x' (id) timed out"). A first-ever run leaves 0 either way.
+ * Empty when the table or column is missing (older Odoo).
+ */
+export async function readUnfinishedCrons(client: pg.ClientBase, database: string): Promise<UnfinishedCron[]> {
+  const cols = await columnsOf(client);
+  const has = await client.query(
+    `select 1 from information_schema.columns
+      where table_schema = current_schema() and table_name = 'ir_cron_progress' and column_name = 'timed_out_counter'`,
+  );
+  if (!cols || has.rows.length === 0) return [];
+  const res = await client.query<{ id: number; name: string; n: number }>(`
+select c.id, ${cols.name} as name, p.timed_out_counter as n
+  from ir_cron c
+  join lateral (select timed_out_counter from ir_cron_progress where cron_id = c.id order by id desc limit 1) p on true
+ where c.active and p.timed_out_counter > 0
+   and not exists (select 1 from pg_stat_activity a
+                    where a.datname = current_database() and a.pid <> pg_backend_pid() and ${HOLDER_MATCH})
+ order by c.id
+ limit ${MAX_ROWS}`);
+  return res.rows.map((r) => ({ database, id: r.id, name: r.name, unfinishedRuns: r.n }));
+}
