@@ -16,7 +16,7 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const NOBODY = 65534;
-const noFacts: AuditFacts = { pg: null, ramBytes: null, workerVmsBytes: null, geventListening: null, nginxRunning: false, writable: null, longCrons: null };
+const noFacts: AuditFacts = { pg: null, ramBytes: null, workerVmsBytes: null, geventListening: null, nginxRunning: false, writable: null, longCrons: null, nginx: null, odooMajor: 18 };
 
 function setup() {
   const base = mkdtempSync(join(tmpdir(), 'heal-writable-'));

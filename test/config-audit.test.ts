@@ -24,6 +24,8 @@ const facts = (over: Partial<AuditFacts> = {}): AuditFacts => ({
   nginxRunning: false,
   writable: null,
   longCrons: null,
+  nginx: null,
+  odooMajor: 18,
   ...over,
 });
 

@@ -2,12 +2,14 @@
 // running worker's virtual size, whether gevent listens, whether nginx runs, what Odoo's user may write. Each is optional: a
 // fact that cannot be read drops the rules that need it, never the audit.
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Config, OdooConf } from '../config/types.js';
 import { withPgClient } from '../probes/pg-connect.js';
 import { readCrons, readUnfinishedCrons, type CronJob, type UnfinishedCron } from '../probes/odoo-db/cron.js';
 import { servedDatabases } from '../probes/odoo-db/databases.js';
 import { buildTree, scanOdooProcesses } from '../probes/process.js';
 import type { AuditFacts } from './rules.js';
+import { parseNginx, readNginxSites } from './nginx.js';
 import { writablePaths } from './writable.js';
 
 async function pgLimits(odoo: OdooConf, budgetMs: number): Promise<AuditFacts['pg']> {
@@ -52,6 +54,16 @@ async function longCrons(config: Config, odoo: OdooConf, limit: number): Promise
   }
 }
 
+/** Odoo's major version from the release.py beside its addons path (`<src>/odoo/addons`, `<src>/addons`). */
+export async function odooMajor(odoo: OdooConf): Promise<number | null> {
+  const candidates = odoo.addonsPath.flatMap((p) => [join(dirname(p), 'release.py'), join(dirname(p), 'odoo', 'release.py')]);
+  for (const file of [...candidates, '/usr/lib/python3/dist-packages/odoo/release.py']) {
+    const m = /^version_info\s*=\s*\(\s*(?:'saas~)?(\d+)/m.exec(await readFile(file, 'utf8').catch(() => ''));
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
 async function memTotal(): Promise<number | null> {
   try {
     const m = /^MemTotal:\s+(\d+)\s+kB/m.exec(await readFile('/proc/meminfo', 'utf8'));
@@ -80,12 +92,12 @@ export async function listening(port: number): Promise<boolean | null> {
   return read ? false : null;
 }
 
-export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<AuditFacts> {
+export async function gatherAuditFacts(config: Config, odoo: OdooConf, nginxRoot = '/etc/nginx'): Promise<AuditFacts> {
   const scanned = scanOdooProcesses()
     .then((scan) => ({ scan, tree: buildTree(scan, { odoo }) }))
     .catch(() => ({ scan: null, tree: null }));
   const cronLimit = odoo.workers > 0 && odoo.maxCronThreads > 0 && odoo.limitTimeRealCron === -1 ? (odoo.limitTimeReal ?? 120) : null;
-  const [pg, ramBytes, { scan, tree }, gevent, writable, crons] = await Promise.all([
+  const [pg, ramBytes, { scan, tree }, gevent, writable, crons, nginxFiles, major] = await Promise.all([
     pgLimits(odoo, config.probes.timeoutMs),
     memTotal(),
     scanned,
@@ -93,9 +105,11 @@ export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<
     // Odoo's user is the one this odoo.conf's Odoo runs as, not another instance's on the same host.
     scanned.then(({ tree }) => writablePaths(config, odoo, tree?.main.pid ?? null)).catch(() => null),
     cronLimit !== null && cronLimit > 0 ? longCrons(config, odoo, cronLimit) : Promise.resolve(null),
+    odoo.workers > 0 ? readNginxSites(nginxRoot) : Promise.resolve([]),
+    odooMajor(odoo),
   ]);
   const sizes = tree ? tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.stat.vsizeBytes) : [];
   const nginxRunning = scan ? [...scan.processes.values()].some((p) => p.comm === 'nginx') : false;
   // Only a running Odoo says whether gevent is missing; a stopped one has nothing to listen.
-  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning, writable, longCrons: crons };
+  return { pg, ramBytes, workerVmsBytes: sizes.length ? Math.min(...sizes) : null, geventListening: tree ? gevent : null, nginxRunning, writable, longCrons: crons, nginx: nginxFiles.length ? parseNginx(nginxFiles) : null, odooMajor: major };
 }

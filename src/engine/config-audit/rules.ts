@@ -3,6 +3,7 @@
 // rule is unit-tested with real conf files. Every finding names the odoo.conf line to change.
 import type { OdooConf } from '../config/types.js';
 import type { CronJob, UnfinishedCron } from '../probes/odoo-db/cron.js';
+import { locationFor, proxyPorts, type NginxConfig, type NginxLocation, type NginxSite } from './nginx.js';
 import type { PathAccess, WritablePaths } from './writable.js';
 
 export type AuditSeverity = 'error' | 'warning';
@@ -38,6 +39,10 @@ export interface AuditFacts {
    * crons whose latest run was killed, and crons running now past half of limit_time_real.
    */
   longCrons: { unfinished: UnfinishedCron[]; running: CronJob[] } | null;
+  /** nginx's site files (sites-enabled, conf.d), null when there are none to read. */
+  nginx: NginxConfig | null;
+  /** Odoo's major version from its release.py, null when unknown. */
+  odooMajor: number | null;
 }
 
 /** Odoo's cron workers wake every SLEEP_INTERVAL (60 s) + pid % 10 (odoo/service/server.py). */
@@ -194,6 +199,10 @@ export function auditOdooConf(odoo: OdooConf, lines: Map<string, number>, facts:
       suggest: `gevent_port = ${odoo.geventPort}  (free it, or proxy /websocket to the port gevent really uses)`,
     });
   }
+  if (prefork && facts.nginx) {
+    const f = websocketFinding(odoo, facts.nginx, facts.odooMajor, at('gevent_port'));
+    if (f) out.push(f);
+  }
   if (facts.nginxRunning && !odoo.proxyMode) {
     out.push({
       key: 'proxy-mode-off',
@@ -258,4 +267,41 @@ function writableFindings(w: WritablePaths, at: (option: string) => number | nul
     });
   }
   return out;
+}
+
+/**
+ * nginx sites that send Odoo's HTTP port traffic but route the websocket elsewhere than gevent_port.
+ * Odoo 16+ serves `/websocket`, older ones `/longpolling`; with the version unknown either will do.
+ */
+function websocketFinding(odoo: OdooConf, nginx: NginxConfig, major: number | null, line: number | null): AuditFinding | null {
+  const routes = major === null ? ['/websocket', '/longpolling'] : major >= 16 ? ['/websocket'] : ['/longpolling'];
+  const reaches = (l: NginxLocation | null) => (l?.proxyPass ? proxyPorts(l.proxyPass, nginx.upstreams) : []);
+  const bad: Array<{ site: NginxSite; route: string; loc: NginxLocation | null }> = [];
+  for (const site of nginx.sites) {
+    if (!site.locations.some((l) => reaches(l)?.includes(odoo.httpPort))) continue; // not Odoo's site
+    const judged = routes.map((route) => ({ route, loc: locationFor(site, route) }));
+    // A target nginx resolves at run time (variables) is not judged.
+    const fine = judged.some(({ loc }) => {
+      const ports = reaches(loc);
+      return ports === null || ports.includes(odoo.geventPort);
+    });
+    if (!fine) bad.push({ site, ...judged[0]! });
+  }
+  if (bad.length === 0) return null;
+  const where = (b: (typeof bad)[number]) =>
+    b.loc
+      ? `${b.site.file} line ${b.loc.line}: ${b.route} falls to \`location ${b.loc.modifier ? `${b.loc.modifier} ` : ''}${b.loc.path}\`${b.loc.proxyPass ? ` (proxy_pass ${b.loc.proxyPass})` : ', which does not proxy'}`
+      : `${b.site.file} line ${b.site.line}: no location of this server handles ${b.route}`;
+  const route = bad[0]!.route;
+  return {
+    key: 'websocket-not-proxied',
+    severity: 'warning',
+    option: 'gevent_port',
+    line,
+    title: `${where(bad[0]!)}, not gevent_port ${odoo.geventPort}${bad.length > 1 ? ` (and ${bad.length - 1} more site(s))` : ''}`,
+    why:
+      `${bad.map(where).join('; ')}. With workers = ${odoo.workers} only the gevent process on gevent_port serves ${route}${major === null ? ' (or /longpolling before Odoo 16; the version is unknown)' : ''}; ` +
+      `the HTTP workers answer it with "Couldn't bind the websocket. Is the connection opened on the evented port (${odoo.geventPort})?" and the web client keeps reconnecting: no chat, no notifications, no live updates.`,
+    suggest: `in ${bad[0]!.site.file}: location ${route} { proxy_pass http://127.0.0.1:${odoo.geventPort}; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; }  (gevent_port = ${odoo.geventPort} stays)`,
+  };
 }
