@@ -40,7 +40,8 @@ export interface Sandbox {
   patterns: string;
   stateDir: string;
   /** Appends a fixture log with its /tmp/realodoo paths moved into the sandbox. */
-  appendFixture(name: string, times?: number): void;
+  /** `stampNow`: the records' timestamps become now (live records, not a pasted history). */
+  appendFixture(name: string, times?: number, stampNow?: boolean): void;
   writeConfig(over: Record<string, unknown>): void;
   destroy(): void;
 }
@@ -108,8 +109,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     config,
     patterns,
     stateDir,
-    appendFixture(name, times = 1) {
-      const text = readFileSync(join(FIXTURES, 'logs', name), 'utf8')
+    appendFixture(name, times = 1, stampNow = false) {
+      const raw = readFileSync(join(FIXTURES, 'logs', name), 'utf8');
+      const text = (stampNow ? raw.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}/gm, odooStamp(new Date())) : raw)
         .replaceAll('/tmp/realodoo/custom_addons', addons)
         .replaceAll('/tmp/realodoo/data/filestore/healdb', join(dataDir, 'filestore', filestoreDb))
         .replaceAll('/tmp/realodoo/data', dataDir);
@@ -233,4 +235,10 @@ export function collectJsonLines(child: ChildProcess): AutoProcess {
       });
     },
   };
+}
+
+/** Odoo's header time (local, like Odoo writes it). */
+function odooStamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
 }

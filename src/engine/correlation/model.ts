@@ -1,7 +1,7 @@
 // The deployment as a dependency graph, and which part of it an incident says is broken.
 // Monit's DEPENDS ON and Alertmanager's inhibition in one small table: when PostgreSQL is down,
 // Odoo's HTTP workers, its cron and every health check fail too, and those failures are symptoms.
-import type { Incident } from '../core/types.js';
+import type { Incident, ProbeName } from '../core/types.js';
 import { CRON_FOLLOW_UP_KEY } from './follow-ups.js';
 
 /**
@@ -151,4 +151,29 @@ function engineClass(incident: Incident): Classification | null {
 /** The part an incident is about, or null when it stands alone (a module error, a memory warning). */
 export function classify(incident: Incident): Classification | null {
   return probeClass(incident) ?? recordClass(incident) ?? engineClass(incident);
+}
+
+/** The probe that looks at a part itself, when one does (Odoo's cron and workers have none of their own). */
+function probeOf(component: Component): ProbeName | null {
+  if (component === 'postgresql') return 'database';
+  if (component === 'odoo') return 'process';
+  if (component === 'nginx' || component.startsWith('service:')) return 'services';
+  if (component.startsWith('disk:')) return 'disk';
+  return null;
+}
+
+/**
+ * The probes that can check what a log record blames: the part it names and the parts that part
+ * depends on (a dead cron thread may be PostgreSQL's doing), and the disk when it names a failed
+ * write. Empty when no probe can tell (a module error).
+ */
+export function checkingProbes(c: Classification, deployment: Deployment): ProbeName[] {
+  const parts: Component[] = [c.component, ...dependenciesOf(c.component, deployment)];
+  const out = new Set<ProbeName>();
+  for (const part of parts) {
+    const p = probeOf(part);
+    if (p) out.add(p);
+  }
+  if (c.writes !== null) out.add('disk');
+  return [...out];
 }

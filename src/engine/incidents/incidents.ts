@@ -83,6 +83,17 @@ export class IncidentBook {
   /** Bumped when an incident appears or changes status: the links only change then (or with time). */
   private generation = 0;
   private correlatedAt = -1;
+  /** Incident id → how many times it was opened (created, or reopened after being resolved). */
+  private readonly opened = new Map<string, number>();
+
+  private markOpened(id: string): void {
+    this.opened.set(id, (this.opened.get(id) ?? 0) + 1);
+  }
+
+  /** How many times the incident was opened: a change means a new episode of the same problem. */
+  openings(id: string): number {
+    return this.opened.get(id) ?? 0;
+  }
 
   /** Records one pattern match; returns the (new or updated) incident. */
   addMatch(m: PatternMatch, now: number): Incident {
@@ -98,6 +109,7 @@ export class IncidentBook {
       if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
         existing.status = 'open';
         existing.resolvedAt = null;
+        this.markOpened(id);
         this.generation++;
       }
       this.wake(existing, now);
@@ -124,6 +136,7 @@ export class IncidentBook {
       rootId: null,
     };
     this.byId.set(id, incident);
+    this.markOpened(id);
     this.generation++;
     return incident;
   }
@@ -145,6 +158,7 @@ export class IncidentBook {
       if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
         existing.status = 'open';
         existing.resolvedAt = null;
+        this.markOpened(id);
         this.generation++;
       }
       this.wake(existing, now);
@@ -181,6 +195,7 @@ export class IncidentBook {
       rootId: null,
     };
     this.byId.set(id, incident);
+    this.markOpened(id);
     this.generation++;
     return incident;
   }
@@ -254,6 +269,7 @@ export class IncidentBook {
       if (reopened) {
         existing.status = 'open';
         existing.resolvedAt = null;
+        this.markOpened(id);
         this.generation++;
       }
       this.wake(existing, now);
@@ -279,6 +295,7 @@ export class IncidentBook {
       rootId: null,
     };
     this.byId.set(id, incident);
+    this.markOpened(id);
     this.generation++;
     return { incident, opened: true };
   }
@@ -289,12 +306,7 @@ export class IncidentBook {
    */
   correlate(now: number, deployment: Deployment = NO_DEPLOYMENT, settleMs = 60_000): Incident[] {
     this.correlatedAt = this.generation;
-    const classOf = (i: Incident): Classification | null => {
-      let c = this.classes.get(i.id);
-      if (c === undefined) this.classes.set(i.id, (c = classify(i)));
-      return c;
-    };
-    const links = correlate([...this.byId.values()], { now, deployment, settleMs, classify: classOf });
+    const links = correlate([...this.byId.values()], { now, deployment, settleMs, classify: (i) => this.classOf(i) });
     const changed: Incident[] = [];
     for (const [id, rootId] of links) {
       const i = this.byId.get(id)!;
@@ -304,6 +316,13 @@ export class IncidentBook {
       }
     }
     return changed;
+  }
+
+  /** The part of the deployment an incident is about (cached: origin and sample never change). */
+  classOf(i: Incident): Classification | null {
+    let c = this.classes.get(i.id);
+    if (c === undefined) this.classes.set(i.id, (c = classify(i)));
+    return c;
   }
 
   /** correlate() when an incident appeared or changed status since the last call (cheap per log match). */

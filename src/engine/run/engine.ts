@@ -5,7 +5,7 @@ import { readOdooConf, resolveOdooDataDir } from '../config/odoo-conf.js';
 import { changedOdooKeys } from '../config/odoo-conf-changes.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type { Deployment } from '../correlation/model.js';
+import { checkingProbes, type Deployment } from '../correlation/model.js';
 import type { DiskData } from '../probes/disk.js';
 import type { ProcessData } from '../probes/process.js';
 import { awaitsProbes, staleReason, verifiedFixes, type StaleContext } from '../correlation/stale.js';
@@ -98,6 +98,13 @@ export class Engine implements EngineIntents, FixDeskHost {
   private odooPid: number | null = null;
   /** True while the sources read what was logged before the start (history), false once live. */
   private replaying = false;
+  /** Log-born incidents held until the probes that check what they blame have run (checkNow). */
+  private readonly awaitingCheck = new Set<string>();
+  /** Incident id → the opening (IncidentBook.openings) a check already decided: repeats go straight on. */
+  private readonly checkedOpening = new Map<string, number>();
+  /** Probes asked for by records since the running check started. */
+  private readonly checkProbes = new Set<ProbeName>();
+  private checking: Promise<void> | null = null;
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
   sourceNames: string[] = [];
   readonly desk: FixDesk;
@@ -206,6 +213,7 @@ export class Engine implements EngineIntents, FixDeskHost {
     if (this.probeTimer) clearInterval(this.probeTimer);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.sources?.stop();
+    await this.checking;
     await this.desk.close();
     await Promise.allSettled(this.probes.map((p) => p.close?.()));
     this.flush();
@@ -334,7 +342,8 @@ export class Engine implements EngineIntents, FixDeskHost {
       : this.book.correlateIfChanged(now, this.deployment(), CLEAR_QUIET_MS);
     if (changed.length === 0) return;
     this.dirtyIncidents = true;
-    for (const i of changed) if (i.rootId === null) this.desk.onBecameRoot(i);
+    // An incident still held for its check is announced by the check (checkNow), once.
+    for (const i of changed) if (i.rootId === null && !this.awaitingCheck.has(i.id)) this.desk.onBecameRoot(i);
   }
 
   private staleContext(): StaleContext {
@@ -383,11 +392,64 @@ export class Engine implements EngineIntents, FixDeskHost {
     this.dirtyIncidents = true;
     const held = this.settleReplayed(incident);
     this.correlate();
-    if (held) return;
+    if (held || this.heldForCheck(incident)) return;
     if (incident.count === 1) {
       this.emit({ level: 'warning', event: 'incident.opened', incident: incident.id, title: incident.title, severity: incident.severity, rootId: incident.rootId });
     }
     this.desk.onIncidentActivity(incident);
+  }
+
+  /**
+   * A log record that blames a part a probe can check (PostgreSQL unreachable, a full disk) is a
+   * reason to look, at once: Odoo logs "failed to connect" a moment before the database probe's
+   * next round would see PostgreSQL down, and acting on the record first made two roots for one
+   * outage. The incident waits for those probes (checkNow) and goes on only then: a symptom under
+   * the probe's root, or a root of its own when the probes found the part working. True while held.
+   */
+  private heldForCheck(incident: Incident): boolean {
+    if (this.awaitingCheck.has(incident.id)) return true;
+    if (this.replaying || this.stopped || incident.status !== 'open' || incident.rootId !== null) return false;
+    if (incident.origin.kind !== 'pattern' && incident.origin.kind !== 'unclassified') return false;
+    if (this.checkedOpening.get(incident.id) === this.book.openings(incident.id)) return false;
+    const c = this.book.classOf(incident);
+    const probes = c ? checkingProbes(c, this.deployment()) : [];
+    if (probes.length === 0) return false;
+    this.awaitingCheck.add(incident.id);
+    for (const p of probes) this.checkProbes.add(p);
+    this.checking ??= this.checkNow().finally(() => {
+      this.checking = null;
+    });
+    return true;
+  }
+
+  /** Runs the probes the held incidents asked for, applies them, then lets each incident go on. */
+  private async checkNow(): Promise<void> {
+    while (this.checkProbes.size > 0 && !this.stopped) {
+      const probes = this.probes.filter((p) => this.checkProbes.has(p.name));
+      this.checkProbes.clear();
+      // Records that arrive while these probes run ask again: their check must start after them.
+      const decided = [...this.awaitingCheck];
+      try {
+        const results = await runProbes(probes, this.probeContext(true), this.config.probes.timeoutMs);
+        if (!this.stopped) this.applyProbeResults(results);
+      } catch (err) {
+        this.notice(`probe check failed: ${(err as Error).message}`, 'warning');
+      }
+      for (const id of decided) this.releaseChecked(id);
+    }
+    for (const id of this.awaitingCheck) this.releaseChecked(id);
+  }
+
+  private releaseChecked(id: string): void {
+    this.awaitingCheck.delete(id);
+    const i = this.book.get(id);
+    if (!i) return;
+    this.checkedOpening.set(id, this.book.openings(id));
+    if (this.stopped || i.status === 'resolved' || i.status === 'snoozed') return;
+    this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title, severity: i.severity, rootId: i.rootId });
+    // A root alerts and may be healed; a symptom goes with its root.
+    if (i.rootId === null) this.desk.onBecameRoot(i);
+    this.markIncidentsDirty();
   }
 
   /** One store update for everything buffered since the last flush. */
@@ -514,8 +576,12 @@ export class Engine implements EngineIntents, FixDeskHost {
   }
 
   applyProbeResults(probed: ProbeResult[]): void {
-    const results = probed.map((r) => (r.probe === 'process' ? withLogRates(r, judgeLogRates(this.odooEvents, this.now(), this.config.thresholds)) : r));
     const s = this.store.getState();
+    // A check runs probes beside the rounds: a result that started before the one in the store is
+    // older news and must not undo it (an "ok" from before the outage resolving its root).
+    const results = probed
+      .filter((r) => !(s.probes[r.probe] && r.checkedAt < s.probes[r.probe]!.checkedAt))
+      .map((r) => (r.probe === 'process' ? withLogRates(r, judgeLogRates(this.odooEvents, this.now(), this.config.thresholds)) : r));
     const probes = { ...s.probes };
     // Every result is in the book before any is acted on: whether the services probe's "postgresql
     // is failing" is a root or a symptom depends on what the database probe found in the same round.

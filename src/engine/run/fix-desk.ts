@@ -21,9 +21,6 @@ export class FixBusyError extends Error {
   override name = 'FixBusyError';
 }
 
-/** The longest a log-born incident's first alert waits for a probe round to name its root. */
-const HOLD_OPENED_MAX_MS = 15_000;
-
 export class FixDesk {
   private escalation: Escalation;
   private running: Promise<unknown> | null = null;
@@ -94,15 +91,6 @@ export class FixDesk {
     this.draining = true;
     if (this.running) await this.running.catch(() => {});
     await Promise.allSettled([...this.pending]);
-    // Held first alerts are not lost on the way out: what is still a root is told now.
-    for (const [id, timer] of this.heldOpened) {
-      clearTimeout(timer);
-      const i = this.engine.book.get(id);
-      if (i && i.rootId === null && i.status !== 'resolved' && i.status !== 'snoozed') {
-        this.tell({ kind: 'opened', incident: i, at: Date.now(), symptoms: this.engine.book.symptomsOf(id) });
-      }
-    }
-    this.heldOpened.clear();
     await this.alerts.close(5000);
   }
 
@@ -144,9 +132,16 @@ export class FixDesk {
       const sev = rec.outcome === 'verified' ? 'info' : 'critical';
       this.engine.notice(`${rec.id}: ${fix.id} ${rec.outcome.replace('_', ' ')} — ${rec.message}`, sev);
       if (rec.outcome === 'verified') {
-        this.engine.book.resolve(incident.id, Date.now());
+        // A probe round during the verification may have resolved it already (and said so).
+        const wasOpen = this.engine.book.get(incident.id)?.status !== 'resolved';
+        const resolved = wasOpen ? this.engine.book.resolve(incident.id, Date.now()) : null;
         this.settledUntil.set(incident.fingerprint, Date.now() + this.engine.config.escalation.backoffBaseMs);
         this.engine.markIncidentsDirty();
+        // The channel that heard of the problem hears that it is over: the fix verified it.
+        if (resolved) {
+          this.engine.emitEvent({ level: 'info', event: 'incident.resolved', incident: resolved.id, title: resolved.title, by: `fix ${rec.id}`, rootId: resolved.rootId });
+          this.onResolved(resolved);
+        }
       }
       return rec;
     } finally {
@@ -227,35 +222,8 @@ export class FixDesk {
     if (incident.status === 'snoozed' || incident.status === 'resolved') return;
     // A symptom is alerted and healed through its root (the dependency model): nothing of its own.
     if (incident.rootId !== null) return;
-    if (incident.count === 1) this.announceOpened(incident);
+    if (incident.count === 1) this.tell({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
     this.escalate(incident);
-  }
-
-  /** Log-born "opened" alerts waiting for the next probe round (see announceOpened). */
-  private readonly heldOpened = new Map<string, NodeJS.Timeout>();
-
-  /**
-   * A log record often names a cause a probe is about to name better (Odoo logs "failed to connect"
-   * a moment before the database probe sees PostgreSQL down). Alerting the record at once made two
-   * roots for one outage; so a log-born incident's "opened" waits until a probe round has run, and
-   * goes out only if it is still a root then: otherwise its root's alert carries it as a symptom.
-   */
-  private announceOpened(incident: Incident): void {
-    const logBorn = incident.origin.kind !== 'probe' && incident.origin.kind !== 'engine';
-    if (!logBorn) {
-      this.tell({ kind: 'opened', incident, at: Date.now(), symptoms: this.engine.book.symptomsOf(incident.id) });
-      return;
-    }
-    if (this.heldOpened.has(incident.id)) return;
-    const { intervalMs, timeoutMs } = this.engine.config.probes;
-    const timer = setTimeout(() => {
-      this.heldOpened.delete(incident.id);
-      const now = this.engine.book.get(incident.id);
-      if (!now || now.rootId !== null || now.status === 'resolved' || now.status === 'snoozed' || this.draining) return;
-      this.tell({ kind: 'opened', incident: now, at: Date.now(), symptoms: this.engine.book.symptomsOf(now.id) });
-    }, Math.min(intervalMs + timeoutMs, HOLD_OPENED_MAX_MS));
-    timer.unref();
-    this.heldOpened.set(incident.id, timer);
   }
 
   /** The unattended policy for one sighting of a root incident: wait, fix, alert or give up. */
