@@ -1,6 +1,6 @@
 // The database probe against real throwaway PostgreSQL clusters (never the machine's own on 5432)
 // and a TCP server that accepts and never answers.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -129,7 +129,15 @@ describe.skipIf(!havePostgres())('database probe on a real cluster', () => {
     expect(d.connections!.used).toBeGreaterThanOrEqual(1);
     expect(d.databaseSizeBytes).toBeGreaterThan(1_000_000);
     expect(d.seesAllSessions).toBe(true);
+    // A superuser may read data_directory (the disk PostgreSQL depends on, correlation/model.ts).
+    expect(d.dataDirectory).toBe(realpathSync(cluster.dataDir));
     expect(d.error).toBeNull();
+    // A plain role may not: no value, no error, no note.
+    const plainProbe = newProbe();
+    const plain = await runWithin(plainProbe, odooAs('odoo'), config((c) => (c.thresholds.dbLatencyWarnMs = 5000)));
+    await plainProbe.close?.();
+    expect(plain.data!.dataDirectory).toBeNull();
+    expect(plain.data!.notes).toEqual([]);
     expect(out.summary).toContain(`127.0.0.1:${cluster.port}`);
 
     // The same instance keeps one connection and reuses it on the next run.

@@ -215,6 +215,7 @@ export function databaseData(over: Partial<DatabaseData> = {}): DatabaseData {
     waitingLocks: 0,
     databaseSizeBytes: 1.2 * 1024 ** 3,
     seesAllSessions: true,
+    dataDirectory: null,
     error: null,
     notes: [],
     ...over,

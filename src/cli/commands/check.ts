@@ -3,6 +3,7 @@
 import { loadConfig } from '../../engine/config/load.js';
 import { UsageError } from '../../engine/core/errors.js';
 import { checkHealth, type HealthReport } from '../../engine/run/health.js';
+import { findingFingerprint } from '../../engine/incidents/incidents.js';
 import { loadPatternLayers, patternLayers } from '../../engine/patterns/load.js';
 import { Matcher } from '../../engine/patterns/matcher.js';
 import type { GlobalOptions } from '../global-options.js';
@@ -59,7 +60,7 @@ export function formatReport(report: HealthReport): string {
   // repeating its CRITICAL: one cause, one CRITICAL line.
   const rootOfProbe = (p: HealthReport['probes'][number]): string | null => {
     if (p.findings.length === 0) return null;
-    const roots = p.findings.map((f) => report.incidents.find((i) => i.fingerprint === `probe:${p.probe}:${f.key}`)?.rootId ?? null);
+    const roots = p.findings.map((f) => report.incidents.find((i) => i.fingerprint === findingFingerprint(p.probe, f.key))?.rootId ?? null);
     return roots.every((r) => r !== null) ? roots[0]! : null;
   };
   out.push(

@@ -2,7 +2,7 @@
 // Monit's DEPENDS ON and Alertmanager's inhibition in one small table: when PostgreSQL is down,
 // Odoo's HTTP workers, its cron and every health check fail too, and those failures are symptoms.
 import type { Incident, ProbeName } from '../core/types.js';
-import { CRON_FOLLOW_UP_KEY } from './follow-ups.js';
+import { CONNECTION_LOST, CRON_FOLLOW_UP_KEY } from './follow-ups.js';
 
 /**
  * A part of the deployment that can fail. `disk:<mount point>` is one per file system.
@@ -37,6 +37,8 @@ export interface Deployment {
   mounts: readonly string[];
   /** Paths Odoo writes to: data_dir, the log file's directory. */
   odooWrites: readonly string[];
+  /** PostgreSQL's data directory when known (the database probe's `data_directory`): a full disk there stops it. */
+  postgresData?: string | null;
 }
 
 export const NO_DEPLOYMENT: Deployment = { mounts: [], odooWrites: [] };
@@ -59,6 +61,12 @@ export function dependenciesOf(component: Component, deployment: Deployment): Co
       const m = mountOf(p, deployment.mounts);
       if (m !== null && !deps.includes(`disk:${m}`)) deps.unshift(`disk:${m}`);
     }
+  }
+  // PostgreSQL writes its WAL and tables in its data directory: with that disk full it stops (or
+  // PANICs), and everything that needs PostgreSQL follows. The disk is the root then.
+  if (component === 'postgresql' && deployment.postgresData) {
+    const m = mountOf(deployment.postgresData, deployment.mounts);
+    if (m !== null) deps.unshift(`disk:${m}`);
   }
   return deps;
 }
@@ -84,6 +92,9 @@ const PATTERN_PARTS: Record<string, { component: Component; rank: number }> = {
   'db-too-many-connections': { component: 'postgresql', rank: 2 },
   // "Connection to the database failed" says neither why nor where: down or out of slots.
   'db-connection-failed': { component: 'postgresql', rank: 3 },
+  // PostgreSQL's own log: refusing new sessions while it shuts down or starts, or out of slots.
+  'pg-not-accepting': { component: 'postgresql', rank: 2 },
+  'pg-too-many-clients': { component: 'postgresql', rank: 2 },
   // The stderr traceback; the engine's own follow-up (engine:cron-threads-dead) ranks first.
   'cron-thread-crashed': { component: 'odoo-cron', rank: 1 },
   'cron-exception': { component: 'odoo-cron', rank: 2 },
@@ -151,6 +162,15 @@ function engineClass(incident: Incident): Classification | null {
 /** The part an incident is about, or null when it stands alone (a module error, a memory warning). */
 export function classify(incident: Incident): Classification | null {
   return probeClass(incident) ?? recordClass(incident) ?? engineClass(incident);
+}
+
+/**
+ * The incident key of a probe's finding: findings that are one problem in different words share one
+ * incident. PostgreSQL "shutting down", then "refusing connections", then "starting up" is one
+ * outage (one alert, one resolve), not three roots one after another; the incident shows the latest.
+ */
+export function foldedKey(probe: ProbeName, key: string): string {
+  return probe === 'database' && CONNECTION_LOST.has(key) ? 'down' : key;
 }
 
 /** The probe that looks at a part itself, when one does (Odoo's cron and workers have none of their own). */

@@ -20,7 +20,7 @@ import type {
 import type { Signature } from './signature.js';
 import { SEVERITY_RANK } from '../core/types.js';
 import { correlate } from '../correlation/correlate.js';
-import { classify, NO_DEPLOYMENT, type Classification, type Deployment } from '../correlation/model.js';
+import { classify, foldedKey, NO_DEPLOYMENT, type Classification, type Deployment } from '../correlation/model.js';
 
 /** `permission-denied|path=/srv/odoo/filestore/db`: pattern id, then `name=value` per fingerprint capture. */
 export function patternFingerprint(m: PatternMatch): string {
@@ -40,6 +40,11 @@ export function incidentRate(i: Pick<Incident, 'count' | 'firstSeen' | 'lastSeen
 
 export function probeFingerprint(probe: ProbeName, key: string): string {
   return `probe:${probe}:${key}`;
+}
+
+/** The fingerprint of the incident a probe finding lands in (folded findings share one: foldedKey). */
+export function findingFingerprint(probe: ProbeName, key: string): string {
+  return probeFingerprint(probe, foldedKey(probe, key));
 }
 
 // A scan adds thousands of matches of a handful of incidents: hashing each fingerprint again
@@ -232,7 +237,7 @@ export class IncidentBook {
     const resolved: Incident[] = [];
     const present = new Set<string>();
     for (const f of findings) {
-      const { incident, opened: isNew } = this.upsertFinding(probeFingerprint(probe, f.key), { kind: 'probe', probe, key: f.key }, f, now);
+      const { incident, opened: isNew } = this.upsertFinding(findingFingerprint(probe, f.key), { kind: 'probe', probe, key: f.key }, f, now);
       present.add(incident.id);
       if (isNew) opened.push(incident);
     }
@@ -265,6 +270,13 @@ export class IncidentBook {
       existing.count++;
       existing.lastSeen = now;
       Object.assign(existing, { severity: f.severity, title: f.title, detail: f.detail, hint: f.hint, category: f.category, fix: f.fix ?? null });
+      if (origin.kind === 'probe' && existing.origin.kind === 'probe' && origin.key !== existing.origin.key) {
+        // A folded finding in other words (PostgreSQL shutting down, now refusing connections): the
+        // incident says what holds now, and its part is judged again.
+        existing.origin = origin;
+        this.classes.delete(id);
+        this.generation++;
+      }
       const reopened = existing.status === 'resolved';
       if (reopened) {
         existing.status = 'open';
@@ -365,6 +377,11 @@ export class IncidentBook {
 
   get(id: string): Incident | undefined {
     return this.byId.get(id);
+  }
+
+  /** The incident a probe's finding landed in. */
+  forFinding(probe: ProbeName, key: string): Incident | undefined {
+    return this.byId.get(incidentId(findingFingerprint(probe, key)));
   }
 
   /** By id, then fingerprint, then pattern id (the most relevant incident of that pattern). */

@@ -71,6 +71,12 @@ export interface DatabaseData {
   databaseSizeBytes: number | null;
   /** False when the role cannot see other roles' sessions (not superuser nor pg_read_all_stats). */
   seesAllSessions: boolean | null;
+  /**
+   * PostgreSQL's data directory (`data_directory`), when this role may read it (superuser or
+   * pg_read_all_settings); the last one read is kept while the server is down. Its disk is one
+   * PostgreSQL depends on (correlation/model.ts).
+   */
+  dataDirectory: string | null;
   /** Why the probe could not connect or query, when it could not. */
   error: { code: string | null; message: string } | null;
   /** Figures that could not be read (e.g. permission), one line each. */
@@ -310,6 +316,7 @@ interface Figures {
   connections: ConnectionCounts | null;
   waitingLocks: number | null;
   seesAllSessions: boolean | null;
+  dataDirectory: string | null;
   idleInTransaction: IdleInTxSession[];
   longQueries: LongQuery[];
   databaseSizeBytes: number | null;
@@ -327,7 +334,9 @@ select current_setting('server_version') as version,
           where backend_type = 'client backend' or (backend_type is null and datid is not null))::int as used,
        (select count(*) from pg_locks where not granted)::int as waiting_locks,
        (select rolsuper from pg_roles where rolname = current_user)
-         or pg_has_role(current_user, 'pg_read_all_stats', 'member') as sees_all`;
+         or pg_has_role(current_user, 'pg_read_all_stats', 'member') as sees_all,
+       -- pg_settings hides superuser-only settings from other roles: NULL, not an error.
+       (select setting from pg_settings where name = 'data_directory') as data_directory`;
 
 const IDLE_SQL = `
 select pid, datname, usename, application_name,
@@ -358,6 +367,7 @@ interface OverviewRow {
   used: number;
   waiting_locks: number;
   sees_all: boolean | null;
+  data_directory: string | null;
 }
 
 interface IdleRow {
@@ -423,6 +433,7 @@ async function gatherFigures(
     connections,
     waitingLocks: overview?.waiting_locks ?? null,
     seesAllSessions: overview ? overview.sees_all === true : null,
+    dataDirectory: overview?.data_directory || null,
     idleInTransaction: idleRows.map((r) => ({
       pid: r.pid,
       idleSeconds: r.idle_s,
@@ -531,6 +542,8 @@ function okSummary(data: DatabaseData): string {
 export function createDatabaseProbe(): Probe<DatabaseData> {
   let entry: PoolEntry | null = null;
   let known: LastKnown | null = null;
+  /** data_directory as last read: a server that is down (or full) cannot be asked. */
+  let dataDirectory: string | null = null;
 
   /** The pool for these settings; a changed odoo.conf / budget replaces it. */
   function poolFor(odoo: OdooConf, budgetMs: number): PoolEntry {
@@ -574,6 +587,7 @@ export function createDatabaseProbe(): Probe<DatabaseData> {
       waitingLocks: null,
       databaseSizeBytes: null,
       seesAllSessions: null,
+      dataDirectory,
       error: null,
       notes: [],
     };
@@ -605,6 +619,8 @@ export function createDatabaseProbe(): Probe<DatabaseData> {
         client.release();
         Object.assign(data, fig, { latencyMs });
         if (fig.connections) known = { max: fig.connections.max, reserved: fig.connections.reserved };
+        dataDirectory = fig.dataDirectory ?? dataDirectory;
+        data.dataDirectory = dataDirectory;
         const findings = figureFindings(fig, latencyMs, ctx, where);
         const status = statusOfFindings(findings);
         return { status, summary: status === 'ok' ? okSummary(data) : findings.map((f) => f.title).join('; '), findings, data };

@@ -33,6 +33,7 @@ import { postgresLogs } from '../probes/postgres-log-discovery.js';
 import { createSources, type LogSources, type ReadPosition, type SourceSpec } from '../logs/sources.js';
 import { FixDesk } from './fix-desk.js';
 import { PatternDesk } from './pattern-desk.js';
+import { deploymentOf } from './deployment.js';
 import type { EngineEvent, FixDeskHost } from './fix-desk-host.js';
 
 export type EngineMode = 'console' | 'auto';
@@ -329,9 +330,7 @@ export class Engine implements EngineIntents, FixDeskHost {
 
   /** What the dependency model needs to know about this host: its file systems and Odoo's writes. */
   deployment(): Deployment {
-    const disk = this.store.getState().probes.disk?.data as DiskData | null | undefined;
-    const odooWrites = [this.odoo.dataDir, this.odoo.logfile ? dirname(this.odoo.logfile) : null].filter((p): p is string => p !== null);
-    return { mounts: disk?.filesystems.map((f) => f.mountPoint) ?? [], odooWrites };
+    return deploymentOf(this.store.getState().probes, this.odoo);
   }
 
   /** Re-links symptoms to their roots; `force` also after time alone changed (a root left its settle window). */
@@ -436,6 +435,7 @@ export class Engine implements EngineIntents, FixDeskHost {
         this.notice(`probe check failed: ${(err as Error).message}`, 'warning');
       }
       for (const id of decided) this.releaseChecked(id);
+      this.markIncidentsDirty();
     }
     for (const id of this.awaitingCheck) this.releaseChecked(id);
   }
@@ -449,7 +449,6 @@ export class Engine implements EngineIntents, FixDeskHost {
     this.emit({ level: 'warning', event: 'incident.opened', incident: i.id, title: i.title, severity: i.severity, rootId: i.rootId });
     // A root alerts and may be healed; a symptom goes with its root.
     if (i.rootId === null) this.desk.onBecameRoot(i);
-    this.markIncidentsDirty();
   }
 
   /** One store update for everything buffered since the last flush. */
@@ -614,7 +613,7 @@ export class Engine implements EngineIntents, FixDeskHost {
         this.desk.onResolved(i);
       }
       for (const f of r.findings) {
-        const incident = this.book.find(`probe:${r.probe}:${f.key}`);
+        const incident = this.book.forFinding(r.probe, f.key);
         if (incident) this.desk.onIncidentActivity(incident);
       }
       if (r.status === 'ok' || r.status === 'warning') this.clearLogIncidents(r.probe);

@@ -12,6 +12,7 @@ import { currentWho } from '../state/audit.js';
 import type { AttemptSummary, Incident } from '../core/types.js';
 import type { FixDeskHost } from './fix-desk-host.js';
 import { pushBounded } from '../state/store.js';
+import { probeFingerprint } from '../incidents/incidents.js';
 import { ensureReserve } from '../core/space-reserve.js';
 
 const ATTEMPTS_SHOWN = 50;
@@ -230,7 +231,10 @@ export class FixDesk {
   private escalate(incident: Incident): void {
     if (!this.autoOn() || this.draining) return;
     if (Date.now() < (this.settledUntil.get(incident.fingerprint) ?? 0)) return;
-    const ladderKey = incident.origin.kind === 'pattern' ? incident.origin.patternId : incident.fingerprint;
+    // A probe incident climbs the ladder of what its probe reports now (a folded outage that is
+    // "starting up" has no restart ladder; once it "refuses connections" it has).
+    const { origin } = incident;
+    const ladderKey = origin.kind === 'pattern' ? origin.patternId : origin.kind === 'probe' ? probeFingerprint(origin.probe, origin.key) : incident.fingerprint;
     const decision = this.escalation.observe(incident.fingerprint, {
       title: incident.title,
       ladderKey,

@@ -23,6 +23,7 @@ import { createOdooDbProbe } from '../probes/odoo-db/probe.js';
 import { hostProbes, runProbe, runProbes } from '../probes/run.js';
 import type { Incident, LogRecord, ProbeName, ProbeResult, Severity, Status } from '../core/types.js';
 import { STATUS_EXIT } from '../core/types.js';
+import { deploymentOf } from './deployment.js';
 
 export const CHECK_FORMAT = 'odoo-heal/check@1';
 
@@ -159,17 +160,13 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
     if (stale) book.resolve(i.id, stale.at);
   }
   for (const r of results) book.applyFindings(r.probe, r.findings, now());
-  const disk = byProbe.disk?.data as DiskData | null | undefined;
-  book.correlate(now(), {
-    mounts: disk?.filesystems.map((f) => f.mountPoint) ?? [],
-    odooWrites: [odoo.dataDir, odoo.logfile ? dirname(odoo.logfile) : null].filter((p): p is string => p !== null),
-  });
+  book.correlate(now(), deploymentOf(byProbe, odoo));
   const incidents = book.list().filter((i) => i.status !== 'resolved');
 
   // A probe whose every finding is a symptom counts through the root's incident, not again.
   const rootOnly = (r: ProbeResult): Status => {
     if (r.findings.length === 0 || r.status === 'unknown') return r.status;
-    const symptom = (key: string) => book.find(`probe:${r.probe}:${key}`)?.rootId != null;
+    const symptom = (key: string) => book.forFinding(r.probe, key)?.rootId != null;
     return r.findings.every((f) => symptom(f.key)) ? 'ok' : r.status;
   };
   const status = worstStatus([...results.map(rootOnly), ...incidents.filter(isAlarm).map((i) => severityStatus(i.severity))]);
