@@ -128,6 +128,8 @@ describe('engine', () => {
     expect(allowed.alerts.some((a) => a.kind === 'needs-human' && a.incident.fix?.id === 'cron-deprecated-fields')).toBe(false);
 
     // Failing probes come back every round: a human is asked once per problem, not once per round.
+    // (After the round started at start: a tick while it runs is skipped, and a loaded box is slow.)
+    await waitFor(() => forbidden.engine.store.getState().probes.database);
     for (let i = 0; i < 3; i++) await forbidden.engine.probeTick();
     await new Promise((r) => setTimeout(r, 300));
     const asked = forbidden.alerts.filter((a) => a.kind === 'needs-human' && a.incident.origin.kind === 'probe');
