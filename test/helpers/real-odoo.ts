@@ -39,6 +39,7 @@ import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { collectJsonLines, type AutoProcess } from './auto-sandbox.js';
+import { deepMerge } from './deep-merge.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'odoo-heal');
@@ -493,18 +494,6 @@ export interface CheckJson {
   probes: { probe: string; status: string; summary: string; findings: { key: string; severity: string; title: string }[] }[];
   incidents: { id: string; title: string; severity: string; status: string; origin: Record<string, unknown>; fix: { id: string } | null; [k: string]: unknown }[];
   [k: string]: unknown;
-}
-
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
 }
 
 /** The server of this run, or null when the suite is skipped (see skipReason()). */
