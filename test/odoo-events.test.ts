@@ -62,6 +62,13 @@ describe('worker recycles from real Odoo 18 logs', () => {
     expect(later.findings).toEqual([]);
   });
 
+  it('a threaded server past limit_time_real: the "Thread ... virtual real time limit" line counts as a time recycle', () => {
+    const { tally } = tallyOf('threaded_request_time_limit.log');
+    // One request of 100 s against limit_time_real = 20: Odoo's 60 s check saw it at 53 s and reloaded the server.
+    expect(tally.totals['time-real']).toBe(1);
+    expect(tally.totals.cpu + tally.totals.memory + tally.totals['max-request']).toBe(0);
+  });
+
   it('limit_request recycling is counted but never an alarm', () => {
     const { tally, end } = tallyOf('worker_max_request.log');
     expect(tally.totals['max-request']).toBe(2);

@@ -142,8 +142,13 @@ export const ProcessPane = memo(function ProcessPane({ width, height, focused, s
     // Recycles per hour and registry reloads, from the log (30 columns at 80x24: the short form).
     const rates = view.logRates ? recycleLine(view.logRates, width < 40) : '';
     const ratesAlarm = result.findings.some((f) => LOG_RATE_KEYS.has(f.key));
+    const oldRequest = result.findings.some((f) => f.key === 'request-thread-old');
     // The notes (limits, then rates) only while every process row still fits.
-    const notes = [limitLine, rates].filter((t) => t !== '').slice(0, Math.max(0, bodyRows - 1 - view.rows.length));
+    // Threaded: how many requests run and the oldest's age (`~`: websockets may be among them).
+    const req = view.requests;
+    const requestsLine = req ? `req ${req.exact ? '' : '~'}${req.count}${req.oldestSeconds !== null ? ` oldest ${formatDuration(req.oldestSeconds)}` : ''}` : '';
+    const alarmed = (n: string) => (n === rates && ratesAlarm) || (n === requestsLine && oldRequest);
+    const notes = [requestsLine, limitLine, rates].filter((t) => t !== '').slice(0, Math.max(0, bodyRows - 1 - view.rows.length));
     const room = bodyRows - 1 - notes.length; // column header (+ notes)
     const overflow = view.rows.length > room;
     const shown = overflow ? room - 1 : room; // last row says how many are hidden
@@ -165,7 +170,7 @@ export const ProcessPane = memo(function ProcessPane({ width, height, focused, s
           <Line dim>{`+${hidden} more${focused ? ' (↑↓)' : ' (tab to scroll)'}`}</Line>
         ) : null}
         {notes.map((n) => (
-          <Line key={n} dim={!(n === rates && ratesAlarm)} color={n === rates && ratesAlarm ? theme.color('yellow') : undefined}>
+          <Line key={n} dim={!alarmed(n)} color={alarmed(n) ? theme.color('yellow') : undefined}>
             {n}
           </Line>
         ))}

@@ -77,6 +77,8 @@ export interface ProcessView {
   limits: { soft: number | null; hard: number | null };
   /** Recycle rates and registry reloads from the log; null before any was read. */
   logRates: LogRates | null;
+  /** Threaded: request threads now and the oldest's age (seconds); null in prefork or unknown. */
+  requests: { count: number; oldestSeconds: number | null; exact: boolean } | null;
 }
 
 const ROLE_LABEL: Record<OdooProcessInfo['role'], string> = { main: 'master', http: 'http', cron: 'cron', worker: 'worker', gevent: 'gevent' };
@@ -118,7 +120,7 @@ export function processView(result: ProbeResult | undefined, _now: number): Proc
         }
       : null;
   const httpBusy = data.httpLoad ? { busy: data.httpLoad.busy, workers: data.httpLoad.workers } : null;
-  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null, roles, httpBusy, limits, logRates: data.logRates ?? null };
+  return { mode: data.mode, rows, expectedWorkers: expected > 0 ? expected : null, roles, httpBusy, limits, logRates: data.logRates ?? null, requests: data.requestThreads ?? null };
 }
 
 export interface DatabaseView {

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AutoProcess, Line } from '../helpers/auto-sandbox.js';
-import { realOdoo, skipReason } from '../helpers/real-odoo.js';
+import { realOdoo, skipReason, type CheckJson } from '../helpers/real-odoo.js';
+import type { LogRates } from '../../src/engine/probes/log-rates.js';
 
 const odoo = realOdoo();
 let auto: AutoProcess | null = null;
@@ -41,6 +42,13 @@ function get(path: string): Promise<string> {
   );
 }
 
+/** The process probe of a `check --json`, with the log rates it carries. */
+function processOf(json: CheckJson): { findings: { key: string }[]; data: { logRates: LogRates } } {
+  const p = json.probes.find((x) => x.probe === 'process');
+  expect(p, 'the process probe').toBeDefined();
+  return p as unknown as { findings: { key: string }[]; data: { logRates: LogRates } };
+}
+
 function openedSince(from: number): string[] {
   return auto!.lines.slice(from).filter((l: Line) => l.event === 'incident.opened').map((l) => String(l.title));
 }
@@ -65,7 +73,7 @@ describe.skipIf(!odoo)(`worker limits on the real Odoo${odoo ? '' : ` (skipped: 
   });
   afterAll(async () => {
     auto?.kill('SIGKILL');
-    await odoo?.restartOdoo({ set: { limit_time_cpu: 60, limit_time_real: 120, limit_time_real_cron: -1, limit_memory_soft: 2147483648, limit_memory_hard: 2684354560 } });
+    await odoo?.restartOdoo({ set: { limit_time_cpu: 60, limit_time_real: 120, limit_time_real_cron: -1, limit_memory_soft: 2147483648, limit_memory_hard: 2684354560, limit_request: 65536 } });
   });
 
   it('a CPU-bound request past limit_time_cpu: the CPU-limit incident', async () => {
@@ -87,5 +95,35 @@ describe.skipIf(!odoo)(`worker limits on the real Odoo${odoo ? '' : ` (skipped: 
     await get('/heal_probe/alloc?mb=600');
     await auto!.waitFor((l) => l.event === 'incident.opened' && TITLES.memory.test(String(l.title)), 'the memory-limit incident', 60_000);
     expect(openedSince(from).filter((t) => TITLES.cpu.test(t) || TITLES.real.test(t))).toEqual([]);
+  });
+
+  it('check --json counts those kills as recycle rates by reason, an incident past the configured rate; limit_request recycling never is', async () => {
+    const o = odoo!;
+    // The kills above are in the server log, which `check` reads back logs.recentSeconds (15 min).
+    const first = await o.check({ thresholds: { timeRecyclesPerHour: 1 } });
+    const proc = processOf(first.json);
+    const reasons = proc.data.logRates.recycles.reasons;
+    expect(reasons.cpu.count, 'Worker (pid) CPU time limit (2) reached.').toBeGreaterThanOrEqual(1);
+    expect(reasons['time-real'].count, 'WorkerHTTP (pid) timeout after 30s').toBeGreaterThanOrEqual(1);
+    expect(reasons.cpu.perHour).toBeGreaterThan(0);
+    expect(proc.findings.map((f) => f.key)).toContain('recycles-time');
+    expect(first.json.incidents.some((i) => i.origin.kind === 'probe' && i.origin.key === 'recycles-time')).toBe(true);
+
+    // Workers recycled after every 2 requests: counted, and no incident even with a zero memory/time
+    // threshold being the only ones there are (max-request has none).
+    auto?.kill('SIGKILL');
+    auto = null;
+    await o.restartOdoo({ set: { limit_request: 2 } });
+    o.freshLogs();
+    for (let i = 0; i < 8; i++) expect(await get('/heal_probe/sleep?s=0.1')).toBe('200');
+    const end = Date.now() + 30_000;
+    let again = await o.check({ thresholds: { memoryRecyclesPerHour: 0, timeRecyclesPerHour: 0 } });
+    while (processOf(again.json).data.logRates.recycles.reasons['max-request'].count < 2 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 2000));
+      again = await o.check({ thresholds: { memoryRecyclesPerHour: 0, timeRecyclesPerHour: 0 } });
+    }
+    const after = processOf(again.json);
+    expect(after.data.logRates.recycles.reasons['max-request'].count, 'Worker (pid) max request (2) reached.').toBeGreaterThanOrEqual(2);
+    expect(after.findings.filter((f) => f.key.startsWith('recycles-'))).toEqual([]);
   });
 });

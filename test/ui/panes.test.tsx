@@ -192,6 +192,19 @@ describe('console panes from store states', () => {
     expect(f).toContain('rcy/h 126m 4t');
   });
 
+  it('a threaded server shows its request threads and the oldest\'s age, yellow past limit_time_real', async () => {
+    const store = newStore();
+    healthyState(store);
+    const d = { ...processData(0), mode: 'threaded' as const, httpLoad: null, expected: { http: 0, cron: 0, gevent: false } };
+    d.requestThreads = { count: 2, oldestSeconds: 150, oldestTid: 17590, serverThreads: 3, websockets: 1, exact: true };
+    const result = probe('process', 'warning', 'threaded', d);
+    result.findings = [{ key: 'request-thread-old', severity: 'warning', title: 't', detail: 'd', hint: 'h', category: 'worker' }];
+    store.setState((s) => ({ probes: { ...s.probes, process: result } }));
+    const f = (await open(store, intentsDouble())).frame();
+    expectFits(f, 80, 24);
+    expect(f).toContain('req 2 oldest 2m');
+  });
+
   it('the database pane carries the scheduled actions line: overdue / failing / running', async () => {
     const store = newStore();
     healthyState(store);

@@ -353,13 +353,14 @@ export function mountFor(path: string, mounts: readonly MountEntry[]): MountEntr
  * file is not readable (it needs ptrace rights: root, or the process's own user). Read
  * asynchronously: the kernel takes the task's exec lock for this file.
  */
+/** The thread ids of a process, or null when it is gone. */
+function taskIds(pid: number, root: string): Promise<string[] | null> {
+  return readdir(join(root, String(pid), 'task')).catch(() => null);
+}
+
 export async function readThreadSyscalls(pid: number, root = PROC_ROOT): Promise<string[] | null> {
-  let tids: string[];
-  try {
-    tids = await readdir(join(root, String(pid), 'task'));
-  } catch {
-    return null;
-  }
+  const tids = await taskIds(pid, root);
+  if (!tids) return null;
   const words: string[] = [];
   for (const tid of tids) {
     const raw = await readText(join(root, String(pid), 'task', tid, 'syscall'));
@@ -367,6 +368,44 @@ export async function readThreadSyscalls(pid: number, root = PROC_ROOT): Promise
     words.push(raw.split(' ', 1)[0]!.trim());
   }
   return words;
+}
+
+export interface TaskInfo {
+  tid: number;
+  /** Start time in clock ticks after boot (field 22 of the task's stat). */
+  startTicks: number;
+  /** First word of the task's syscall file (see readThreadSyscalls); null when not readable. */
+  syscall: string | null;
+}
+
+/** The threads of a process: when each started and where it waits. Null when the process is gone. */
+export async function readTasks(pid: number, root = PROC_ROOT): Promise<TaskInfo[] | null> {
+  const tids = await taskIds(pid, root);
+  if (!tids) return null;
+  const out: TaskInfo[] = [];
+  for (const tid of tids) {
+    const stat = parseStat((await readText(join(root, String(pid), 'task', tid, 'stat'))) ?? '');
+    if (!stat) continue; // ended between the listing and the read
+    const raw = await readText(join(root, String(pid), 'task', tid, 'syscall'));
+    out.push({ tid: Number(tid), startTicks: stat.startTicks, syscall: raw ? raw.split(' ', 1)[0]!.trim() : null });
+  }
+  return out;
+}
+
+/** epoll_wait(2)/epoll_pwait(2) numbers: where a threaded Odoo's websocket threads and the bus
+ * dispatcher wait (Python's selectors.DefaultSelector), between messages. */
+const EPOLL_SYSCALLS: Record<string, readonly string[]> = {
+  x64: ['232', '281', '441'],
+  arm64: ['22', '441'],
+  ia32: ['256', '319', '441'],
+  arm: ['252', '346', '441'],
+};
+
+/** Whether a thread waits in epoll; null when unknown (architecture or unreadable syscall file). */
+export function waitsInEpoll(syscall: string | null, arch: string = process.arch): boolean | null {
+  const epoll = EPOLL_SYSCALLS[arch];
+  if (!epoll || syscall === null) return null;
+  return epoll.includes(syscall);
 }
 
 /** select(2)/pselect6(2) numbers per architecture: where an idle prefork worker waits (Python's

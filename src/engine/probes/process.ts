@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import type { Finding } from '../core/types.js';
 import type { OdooScan, OdooScanner, OdooProc } from './odoo-scan.js';
 import { createOdooScanner } from './odoo-scan.js';
-import { CLOCK_TICKS, readThreadSyscalls, waitsInSelect } from './proc.js';
+import { CLOCK_TICKS, readTasks, readThreadSyscalls, waitsInSelect } from './proc.js';
+import { oldRequestFinding, requestThreads, serverCutoff, type RequestThreads } from './request-threads.js';
 import { statusOfFindings, type Probe, type ProbeContext, type ProbeOutput } from './types.js';
 import type { LogRates } from './log-rates.js';
 
@@ -123,6 +124,8 @@ export interface ProcessData {
   limits: { soft: number | null; hard: number | null };
   /** Prefork only, null otherwise or when no HTTP worker runs. */
   httpLoad: HttpLoad | null;
+  /** Threaded only: the request threads of the server and the oldest's age; null otherwise. */
+  requestThreads?: RequestThreads | null;
   totalRssBytes: number;
   totalCpuPercent: number;
   /** Times a new main pid was seen since this probe started. */
@@ -164,6 +167,8 @@ export function formatBytes(n: number): string {
 
 export interface ProcessProbeOptions {
   scanner?: OdooScanner;
+  /** Where /proc is (tests point it at a copy); the scanner has its own. */
+  procRoot?: string;
 }
 
 export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<ProcessData> {
@@ -175,6 +180,8 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
   let lastRestartAt: number | null = null;
   let workersRespawned = 0;
   let busyPrev = new Map<number, { startedAt: number; busy: boolean; since: number }>();
+  /** Threaded server: up to which start tick its threads are its own (see request-threads.ts). */
+  let threadCutoff: { pid: number; startTicks: number; cutoff: number } | null = null;
 
   function info(p: OdooProc, role: OdooRole, scan: OdooScan): OdooProcessInfo {
     const startedAt = scan.bootTimeMs + (p.stat.startTicks * 1000) / CLOCK_TICKS;
@@ -346,6 +353,19 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
         }
       }
 
+      let threads: RequestThreads | null = null;
+      if (!prefork) {
+        const tasks = await readTasks(main.pid, opts.procRoot);
+        if (tasks) {
+          if (!threadCutoff || threadCutoff.pid !== main.pid || threadCutoff.startTicks !== main.stat.startTicks) {
+            threadCutoff = { pid: main.pid, startTicks: main.stat.startTicks, cutoff: serverCutoff(tasks, tree.maxCronThreads) };
+          }
+          threads = requestThreads(tasks, threadCutoff.cutoff, scan.bootTimeMs, scan.at);
+          const old = oldRequestFinding(threads, main.pid, ctx.odoo.limitTimeReal ?? 0);
+          if (old) findings.push(old);
+        }
+      }
+
       let httpLoad: HttpLoad | null = null;
       const judged = httpWorkers.filter((w) => w.activity !== null);
       if (prefork && httpWorkers.length > 0 && judged.length === httpWorkers.length) {
@@ -396,6 +416,7 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
         titled,
         limits: { soft: ctx.odoo.limitMemorySoft, hard: ctx.odoo.limitMemoryHard },
         httpLoad,
+        requestThreads: threads,
         totalRssBytes: all.reduce((s, p) => s + p.rssBytes, 0),
         totalCpuPercent: round1(all.reduce((s, p) => s + p.cpuPercent, 0)),
         restarts,
@@ -403,7 +424,11 @@ export function createProcessProbe(opts: ProcessProbeOptions = {}): Probe<Proces
         workersRespawned,
         otherInstances: tree.others.map((p) => p.pid),
       };
-      const workerPart = prefork ? `, ${workers.length - counts.gevent} workers${counts.gevent ? ' + gevent' : ''}` : '';
+      const workerPart = prefork
+        ? `, ${workers.length - counts.gevent} workers${counts.gevent ? ' + gevent' : ''}`
+        : threads
+          ? `, ${threads.count} request${threads.count === 1 ? '' : 's'}${threads.oldestSeconds !== null ? ` (oldest ${threads.oldestSeconds}s)` : ''}`
+          : '';
       const summary = `${data.mode} pid ${main.pid}${workerPart}, ${formatBytes(data.totalRssBytes)} RSS, ${data.totalCpuPercent}% CPU, up ${formatUptime(mainInfo.uptimeSeconds)}`;
       return { status: statusOfFindings(findings), summary, findings, data };
     },
