@@ -223,6 +223,56 @@ describe('text pasted without any header', () => {
 
 const SERVER_TO_CLIENT = 'The above server error caused the following client error:';
 
+describe('shapes pastes and exports give (held-out public logs, test/fixtures/public-logs)', () => {
+  /** The real logged record with a traceback: header, frames, exception. */
+  function loggedTraceback(): OdooRecord {
+    const recs = parseText(readFileSync(join(LOGS, 'permission_denied_filestore.log'), 'utf8'), 'p');
+    return recs.find((r): r is OdooRecord => r.kind === 'odoo' && r.exception !== null && r.lines.length > 5)!;
+  }
+
+  it("Synology's export (tab or markdown table, newest line first) still names the exception", async () => {
+    const lines = loggedTraceback().lines.slice(1).reverse();
+    for (const sep of ['\tstdout\t', ' | stdout | ']) {
+      const path = join(tmp, `synology${sep.length}.txt`);
+      writeFileSync(path, `${lines.map((l) => `2018-10-14 10:08:47${sep}${l}`).join('\n')}\n`);
+      const seen = await scan(path);
+      expect(seen.incidents.map((i) => i.fingerprint.split('|')[0])).toEqual(['permission-denied']);
+    }
+  });
+
+  it('journald lines without the host name, indentation stripped, are still one Odoo record', () => {
+    const rec = loggedTraceback();
+    const text = rec.lines.map((l) => `Jun 08 04:19:17 odoo11[4673]: ${l.trimStart()}`).join('\n');
+    const records = parseText(text, 'j');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ kind: 'odoo', level: rec.level, exception: rec.exception!.trimStart() });
+  });
+
+  it('a traceback pasted from its middle (frames, then the exception) is one record at ERROR', () => {
+    const frames = loggedTraceback().lines.slice(2);
+    const records = parseText(frames.join('\n'), '-');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ kind: 'raw', level: 'ERROR', exception: frames.at(-1) });
+  });
+
+  it('a dotted exception line alone (psycopg2.errors.X: ...) is an exception', () => {
+    const records = parseText('psycopg2.errors.UndefinedTable: relation "ir_model" does not exist', '-');
+    expect(records[0]!.exception).toMatch(/^psycopg2\.errors\.UndefinedTable: /);
+  });
+
+  it("a header behind markdown's quote or backtick, and Odoo.sh's log viewer line, are Odoo records", () => {
+    const header = '2025-02-03 15:38:00,313 19191 ERROR ? odoo.sql_db: bad query: SELECT 1';
+    for (const line of [`\`${header}`, `>  ${header}`]) {
+      expect(parseText(line, 'q')[0]).toMatchObject({ kind: 'odoo', level: 'ERROR', logger: 'odoo.sql_db', message: 'bad query: SELECT 1' });
+    }
+    const sh = parseText('31/12/2025 07:14:59 | ERROR | server | Failed to load registry', 's')[0];
+    expect(sh).toMatchObject({ kind: 'odoo', level: 'ERROR', logger: 'server', message: 'Failed to load registry' });
+    expect(sh!.time).toBe(new Date(2025, 11, 31, 7, 14, 59).getTime());
+    // A date-stamped line that is neither stays raw text.
+    expect(parseText('31/12/2025 07:14:59 | NOTICE | server | hello', 's')[0]!.kind).toBe('raw');
+  });
+});
+
 describe('a line is not taken for a wrapper it only resembles', () => {
   it('a plain log keeps `word  | text` continuation lines inside its record', () => {
     const text = [

@@ -168,6 +168,48 @@ export function parseOdooHeader(s: string, at = 0): Header | null {
   return { time: base + ms, pid, level: lv.level, db, logger, message: stripPerf(s, colon + 2) };
 }
 
+/**
+ * An Odoo header behind what a paste put before it: markdown's quote (`> `) or inline-code
+ * backtick, or Odoo.sh's log viewer (`DD/MM/YYYY HH:MM:SS | LEVEL | server | message`, which keeps
+ * only the level and the message). Only lines starting with `>`, `` ` `` or a digit get here.
+ */
+function quotedHeader(s: string): Header | null {
+  const c0 = s.charCodeAt(0);
+  if (c0 === 62 /* > */ || c0 === 96 /* ` */) {
+    let i = 1;
+    while (i < 4 && (s.charCodeAt(i) === C_SPACE || s.charCodeAt(i) === 96)) i++;
+    return parseOdooHeader(s, i);
+  }
+  if (c0 >= C_0 && c0 <= C_9 && s.length > 24 && s.charCodeAt(2) === 47 /* / */ && s.charCodeAt(5) === 47) return odooShHeader(s);
+  return null;
+}
+
+/** Odoo.sh's log viewer, copied: `20/10/2023 16:50:15 | ERROR | server | bad query: ...`. */
+function odooShHeader(s: string): Header | null {
+  if (s.charCodeAt(10) !== C_SPACE || s.charCodeAt(13) !== C_COLON || s.charCodeAt(16) !== C_COLON || !s.startsWith(' | ', 19)) return null;
+  const d = digits(s, 0, 2);
+  const mo = digits(s, 3, 5);
+  const y = digits(s, 6, 10);
+  const h = digits(s, 11, 13);
+  const mi = digits(s, 14, 16);
+  const se = digits(s, 17, 19);
+  if (d < 1 || d > 31 || mo < 1 || mo > 12 || y < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return null;
+  const lv = levelAt(`${s.slice(22, s.indexOf(' ', 22))} `, 0);
+  if (!lv) return null;
+  const at = 22 + lv.end - 1;
+  if (!s.startsWith(' | ', at)) return null;
+  const loggerEnd = s.indexOf(' | ', at + 3);
+  if (loggerEnd < 0 || s.indexOf(' ', at + 3) < loggerEnd) return null;
+  return {
+    time: new Date(y, mo - 1, d, h, mi, se).getTime(),
+    pid: 0,
+    level: lv.level,
+    db: null,
+    logger: s.slice(at + 3, loggerEnd),
+    message: s.slice(loggerEnd + 3).trimEnd(),
+  };
+}
+
 function startsWithWhitespace(s: string): boolean {
   const c = s.charCodeAt(0);
   return c === C_SPACE || c === C_TAB;
@@ -200,7 +242,24 @@ function looksLikeException(s: string): boolean {
 }
 
 /** A raw first line that is itself an exception (`OSError: [Errno 98] ...` printed without traceback). */
-const RAW_EXCEPTION_NAME = /^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)(?::|$)/;
+const RAW_EXCEPTION_NAME = /^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)|[A-Za-z_][\w.]*\.(?:errors|exceptions)\.[A-Z]\w*)(?::|$)/;
+
+/** Python 3.11+'s `~~~^^^` markers under a frame's source line. */
+function isCaretLine(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 94 /* ^ */ && c !== 126 /* ~ */ && c !== C_SPACE) return false;
+  }
+  return s.length > 0;
+}
+
+/** A traceback frame line (`File "...", line N, in f`), indented or not (journald and some pastes
+ * strip the indentation). */
+function isFrameLine(s: string): boolean {
+  let i = 0;
+  while (i < s.length && (s.charCodeAt(i) === C_SPACE || s.charCodeAt(i) === C_TAB)) i++;
+  return s.startsWith('File "', i);
+}
 
 /** Python's `--- Logging error ---` report ends with these sections after its traceback. */
 function isLoggingErrorTail(s: string): boolean {
@@ -230,6 +289,10 @@ class Pending {
   loggingError = false;
   /** Text copied from Odoo's error dialog: every line until the next header belongs to it. */
   pasted = false;
+  /** The last line was a frame (`File "..."`): an unindented line after it is the frame's source. */
+  afterFrame = false;
+  /** Frames were seen without a `Traceback` line (a traceback pasted from its middle). */
+  frames = false;
   constructor(
     readonly kind: 'odoo' | 'raw' | 'postgres',
     readonly line: number,
@@ -319,6 +382,12 @@ class Assembler implements LineAssembler {
       this.startOdoo(this.main, line, header, this.lineNo, out);
       return;
     }
+    const quoted = quotedHeader(line);
+    if (quoted) {
+      this.plainSeen = true;
+      this.startOdoo(this.main, line, quoted, this.lineNo, out);
+      return;
+    }
     const u = unwrapLine(line, true);
     if (!u || (u.kind === 'compose' && !this.composeSeen && this.plainSeen && !parseOdooHeader(u.text, 0))) {
       this.text(this.main, line, null, this.lineNo, false, out);
@@ -397,6 +466,7 @@ class Assembler implements LineAssembler {
     else if (line.startsWith('--- Logging error ---')) raw.loggingError = true;
     else if (DIALOG_TITLE.test(line)) raw.pasted = true;
     else if (RAW_EXCEPTION_NAME.test(line)) raw.exception = line;
+    else if (isFrameLine(line)) raw.frames = raw.afterFrame = true;
     st.pending = raw;
   }
 
@@ -458,18 +528,30 @@ class Assembler implements LineAssembler {
       startsWithWhitespace(line) ||
       p.inTraceback ||
       line.startsWith(TRACEBACK) ||
-      isChainLine(line)
+      isChainLine(line) ||
+      (p.frames && p.exception === null && looksLikeException(line))
     );
   }
 
   private append(p: Pending, line: string): void {
     if (p.lines.length < MAX_RECORD_LINES) p.lines.push(line);
+    const frame = isFrameLine(line);
+    const afterFrame = p.afterFrame;
+    p.afterFrame = frame;
     if (line.startsWith(TRACEBACK)) {
       p.inTraceback = p.traceback = true;
     } else if (p.inTraceback && line.length > 0 && !startsWithWhitespace(line)) {
+      // Frames and their source lines without indentation (journald, some pastes) stay in it.
+      if (frame || (afterFrame && !looksLikeException(line)) || isCaretLine(line)) return;
       // The first unindented line after the frames ends the traceback section.
       p.inTraceback = false;
       if (looksLikeException(line)) p.exception = line;
+    } else if (frame && !p.traceback && p.kind === 'raw') {
+      p.frames = true;
+    } else if (p.frames && p.exception === null && !startsWithWhitespace(line) && looksLikeException(line)) {
+      // A traceback pasted without its first line: its exception line still names it.
+      p.exception = line;
+      p.traceback = true;
     }
   }
 

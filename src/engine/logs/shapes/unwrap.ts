@@ -1,9 +1,11 @@
 // The wrappers that log collectors put around the lines a program wrote: docker compose's
 // `name-1  | `, `docker logs --timestamps`, the Kubernetes CRI log format, journalctl's short,
 // short-iso, short-precise, short-unix and json outputs, syslog (RFC 3164 and 5424), docker's
-// json-file driver and TrueNAS's app log viewer (a stamp glued to the line). `unwrapLine` takes one line off such a wrapper and says which interleaved stream
-// (compose service, journal identifier, container stream) it came from, so each stream can be
-// assembled into records on its own: a traceback from `odoo-1` never swallows a line from `db-1`.
+// json-file driver, TrueNAS's app log viewer (a stamp glued to the line) and Synology's container
+// log export (`date<TAB>stream<TAB>content`, newest first). `unwrapLine` takes one line off such a
+// wrapper and says which interleaved stream (compose service, journal identifier, container stream)
+// it came from, so each stream can be assembled into records on its own: a traceback from `odoo-1`
+// never swallows a line from `db-1`.
 //
 // Plain lines (Odoo's own format, journalctl `-o cat`) are not wrapped: null. Every check here is a
 // few character comparisons before anything allocates, because the parser asks about every line
@@ -80,6 +82,7 @@ export function composePrefixEnd(line: string): number {
  * (journalctl short-unix).
  */
 function stamped(line: string): Unwrapped | null {
+  if (line.length > 20 && line.charCodeAt(10) === C_SPACE && (line.charCodeAt(19) === C_SPACE || line.charCodeAt(19) === 9)) return synology(line);
   if (line.length > 20 && line.charCodeAt(10) === C_T) {
     const end = line.indexOf(' ', 19);
     const stampEnd = end < 0 ? line.length : end;
@@ -126,6 +129,33 @@ function gluedStamp(line: string): Unwrapped | null {
   const time = isoTime(`${line.slice(0, 10)}T${line.slice(11, zoneEnd)}`);
   if (time === null) return null;
   return { kind: 'docker', text: line.slice(zoneEnd), time, stream: '', partial: false };
+}
+
+/**
+ * Synology's container log export: `YYYY-MM-DD HH:MM:SS<TAB>stdout<TAB>text`, or the same as a
+ * markdown table once pasted (`YYYY-MM-DD HH:MM:SS | stdout | text`). Its lines come newest first,
+ * so a traceback's exception line comes before its frames. (An Odoo header has `,` where this has
+ * the separator, a PostgreSQL line `.` or a zone.)
+ */
+function synology(line: string): Unwrapped | null {
+  if (!isoDate(line)) return null;
+  let at: number;
+  let stream: string;
+  if (line.startsWith('\tstdout\t', 19) || line.startsWith('\tstderr\t', 19)) {
+    at = 27;
+    stream = line.slice(20, 26);
+  } else if (line.startsWith(' | stdout | ', 19) || line.startsWith(' | stderr | ', 19)) {
+    at = 31;
+    stream = line.slice(22, 28);
+  } else if (line.endsWith(' | stdout |') || line.endsWith(' | stderr |')) {
+    return line.length === 30 ? { kind: 'synology', text: '', time: localTime(line), stream: line.slice(22, 28), partial: false } : null;
+  } else return null;
+  return { kind: 'synology', text: line.slice(at), time: localTime(line), stream, partial: false };
+}
+
+/** `YYYY-MM-DD HH:MM:SS` at the start of `s` (already checked by isoDate), in this host's zone. */
+function localTime(s: string): number {
+  return new Date(digits(s, 0, 4), digits(s, 5, 7) - 1, digits(s, 8, 10), digits(s, 11, 13), digits(s, 14, 16), digits(s, 17, 19)).getTime();
 }
 
 /** `docker logs --timestamps`: `<RFC 3339 nano>Z text`, the only shape allowed inside compose. */
@@ -208,10 +238,14 @@ function monthStamped(line: string, at: number, kind: ShapeKind): Unwrapped | nu
   return hostTagged(line, i + 1, time, kind);
 }
 
-/** After the stamp: `host ident[pid]: text` or `host ident: text`; the stream is `host ident[pid]`. */
+/** After the stamp: `host ident[pid]: text` or `host ident: text`, or `ident[pid]: text` when the
+ * host name was left out (pastes often drop it); the stream is `host ident[pid]`. */
 function hostTagged(line: string, hostStart: number, time: number, kind: ShapeKind): Unwrapped | null {
   const hostEnd = line.indexOf(' ', hostStart);
   if (hostEnd <= hostStart) return null;
+  if (line.charCodeAt(hostEnd - 1) === C_COLON && isIdentWithPid(line, hostStart, hostEnd - 1)) {
+    return { kind, text: line.slice(hostEnd + 1), time, stream: line.slice(hostStart, hostEnd - 1), partial: false };
+  }
   const tagEnd = line.indexOf(':', hostEnd + 1);
   if (tagEnd <= hostEnd + 1) return null;
   // The tag (`odoo[123]`) has no spaces, and `: ` (or the end of the line) follows it.
@@ -226,6 +260,14 @@ function hostTagged(line: string, hostStart: number, time: number, kind: ShapeKi
     stream: line.slice(hostStart, tagEnd),
     partial: false,
   };
+}
+
+/** `ident[123]` between `from` and `end`: a program name, then its pid in brackets. */
+function isIdentWithPid(line: string, from: number, end: number): boolean {
+  if (line.charCodeAt(end - 1) !== 93 /* ] */) return false;
+  const open = line.lastIndexOf('[', end - 1);
+  if (open <= from || open >= end - 2) return false;
+  return digits(line, open + 1, end - 1) >= 0;
 }
 
 /** `<PRI>` then RFC 3164 (`<13>Jan  1 ...`) or RFC 5424 (`<13>1 2024-01-01T... host app pid msgid sd msg`). */

@@ -1,6 +1,6 @@
 // What a wrapper-reader hands back: its own module so unwrap.ts and journal-json.ts share it
 // without importing each other.
-export type ShapeKind = 'compose' | 'docker' | 'cri' | 'journal' | 'syslog' | 'json';
+export type ShapeKind = 'compose' | 'docker' | 'cri' | 'journal' | 'syslog' | 'json' | 'synology';
 
 export interface Unwrapped {
   kind: ShapeKind;
