@@ -9,7 +9,7 @@
 // API (in a test file):
 //   const odoo = realOdoo();                 // RealOdoo, or null when skipped
 //   describe.skipIf(!odoo)(...)              // skipReason() says why (printed once by the setup)
-//   odoo.conf / base / url / db / httpPort / pgPort / serverLog / stdoutLog / filestore / pgBin / pgData
+//   odoo.conf / base / url / db / httpPort / pgPort / serverLog / stdoutLog / dataDir / filestore / pgBin / pgData
 //   await odoo.rpc.login()                   // uid of admin/admin
 //   await odoo.rpc.executeKw(model, method, args, kwargs)   // JSON-RPC /jsonrpc "object" execute_kw
 //   await odoo.installModule(name)           // update_list + button_immediate_install; returns final state
@@ -29,6 +29,7 @@
 //   odoo.startAuto(over)                     // the built binary `--auto`: AutoProcess (JSON lines, waitFor),
 //                                            // its stdout also in <dir>/auto.jsonl
 //   await odoo.check(over)                   // `check --json`: { code, json, stderr }
+//   await odoo.cli(args, over)               // the built binary with any command: { code, stdout, stderr }
 // The config written by healConfig follows both logs (server log + stderr log), probes every second,
 // restarts through the scripts above, and keeps its state in a fresh temp dir per call.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -462,11 +463,11 @@ export class RealOdoo {
     return Object.assign(collectJsonLines(child), { dir });
   }
 
-  /** `odoo-heal check --json` with a config from healConfig(over). */
-  async check(over: Record<string, unknown> = {}, args: string[] = []): Promise<{ code: number; json: CheckJson; stderr: string }> {
+  /** The built binary with `args` after `--config <healConfig(over)> --odoo-config <odoo.conf>`. */
+  cli(args: string[], over: Record<string, unknown> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     const { dir, config } = this.healConfig(over);
     return new Promise((res, rej) => {
-      const child = spawn(process.execPath, [BIN, '--config', config, '--odoo-config', this.conf, 'check', '--json', ...args], {
+      const child = spawn(process.execPath, [BIN, '--config', config, '--odoo-config', this.conf, ...args], {
         cwd: dir,
         env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -476,14 +477,18 @@ export class RealOdoo {
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.on('error', rej);
-      child.on('close', (code) => {
-        try {
-          res({ code: code ?? -1, json: JSON.parse(out) as CheckJson, stderr: err });
-        } catch {
-          rej(new Error(`check --json printed no JSON (exit ${code}): ${out.slice(0, 500)} ${err.slice(0, 500)}`));
-        }
-      });
+      child.on('close', (code) => res({ code: code ?? -1, stdout: out, stderr: err }));
     });
+  }
+
+  /** `odoo-heal check --json` with a config from healConfig(over). */
+  async check(over: Record<string, unknown> = {}, args: string[] = []): Promise<{ code: number; json: CheckJson; stderr: string }> {
+    const r = await this.cli(['check', '--json', ...args], over);
+    try {
+      return { code: r.code, json: JSON.parse(r.stdout) as CheckJson, stderr: r.stderr };
+    } catch {
+      throw new Error(`check --json printed no JSON (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 500)}`);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The facts the odoo.conf audit weighs settings against: PostgreSQL's connection limits, RAM, a
-// running worker's virtual size, whether gevent listens, whether nginx runs, what Odoo's user may write. Each is optional: a
-// fact that cannot be read drops the rules that need it, never the audit.
+// running worker's virtual size, whether gevent listens, whether nginx runs and what its sites route,
+// what Odoo's user may write, which crons outgrow limit_time_real. Each is optional: a fact that
+// cannot be read drops the rules that need it, never the audit.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config, OdooConf } from '../config/types.js';
@@ -92,7 +93,7 @@ export async function listening(port: number): Promise<boolean | null> {
   return read ? false : null;
 }
 
-export async function gatherAuditFacts(config: Config, odoo: OdooConf, nginxRoot = '/etc/nginx'): Promise<AuditFacts> {
+export async function gatherAuditFacts(config: Config, odoo: OdooConf): Promise<AuditFacts> {
   const scanned = scanOdooProcesses()
     .then((scan) => ({ scan, tree: buildTree(scan, { odoo }) }))
     .catch(() => ({ scan: null, tree: null }));
@@ -105,7 +106,7 @@ export async function gatherAuditFacts(config: Config, odoo: OdooConf, nginxRoot
     // Odoo's user is the one this odoo.conf's Odoo runs as, not another instance's on the same host.
     scanned.then(({ tree }) => writablePaths(config, odoo, tree?.main.pid ?? null)).catch(() => null),
     cronLimit !== null && cronLimit > 0 ? longCrons(config, odoo, cronLimit) : Promise.resolve(null),
-    odoo.workers > 0 ? readNginxSites(nginxRoot) : Promise.resolve([]),
+    odoo.workers > 0 ? readNginxSites() : Promise.resolve([]),
     odooMajor(odoo),
   ]);
   const sizes = tree ? tree.children.filter((c) => c.role !== 'gevent').map((c) => c.proc.stat.vsizeBytes) : [];
