@@ -1,7 +1,7 @@
 // After PostgreSQL comes back, a threaded Odoo that lived through the outage has lost its cron
 // threads for good (odoo-facts.md; db_connection_threaded.stdout.log): the follow-up is a restart of
 // Odoo, raised as its own root once the database root is healed, and ended by the restart itself.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,10 @@ import type { Finding, ProbeResult } from '../src/engine/core/types.js';
 import { testConfig, testOdoo } from './helpers/config.js';
 import { makeFixContext } from './helpers/fix-context.js';
 import { restartService } from '../src/fixes/restart-service.js';
+import { runAttempt } from '../src/fixes/attempts.js';
+import { staleReason, type StaleContext } from '../src/engine/correlation/stale.js';
+import type { Incident } from '../src/engine/core/types.js';
+import type { EngineEvent } from '../src/engine/run/engine.js';
 
 const PATTERNS = resolve(__dirname, '..', 'patterns');
 const stderr = readFileSync(resolve(__dirname, 'fixtures', 'logs', 'db_connection_threaded.stdout.log'), 'utf8').split('\n');
@@ -109,5 +113,85 @@ describe('the follow-up restart is confirmed by the process probe, not by log te
       same.cleanup();
       other.cleanup();
     }
+  });
+
+  it('a "cron threads crashed" traceback replayed from stderr (it has no time) stays over after the verified restart of Odoo', async () => {
+    // 1. The outage and its follow-up: Odoo (pid 4242) restarted by the fix, verified.
+    const { engine, process, database } = setup('threaded');
+    const stateDir = engine.config.paths.stateDir;
+    engine.applyProbeResults([process(4242), database(false)]);
+    engine.ingest('stderr', stderr);
+    engine.flushNow();
+    engine.applyProbeResults([process(4242), database(true)]);
+    const followUp = active(engine).find((i) => i.origin.kind === 'engine')!;
+    const config = testConfig((c) => {
+      c.paths = engine.config.paths;
+      c.fixes.restart = { odoo: ['/bin/true'] };
+      c.fixes.allowCommands = ['/bin/true'];
+    });
+    const odoo = testOdoo({ workers: 0, maxCronThreads: 2, httpPort: 9 });
+    const probe = async (): Promise<ProbeResult> => process(4242);
+    const attempt = await runAttempt(restartService, followUp, { config, odoo, probe, systemd: false }, { who: 'test' });
+    expect(attempt.outcome, attempt.message).toBe('verified');
+    await engine.stop();
+
+    // 2. The console restarts and replays the stderr file: the traceback carries no time.
+    const stderrFile = join(stateDir, 'odoo-stderr.log');
+    writeFileSync(stderrFile, stderr.join('\n'));
+    const restarted = async (dir: string) => {
+      const c = testConfig((x) => {
+        x.paths = { stateDir: dir, backupDir: join(dir, 'b'), auditLog: join(dir, 'audit.log') };
+        x.probes.intervalMs = 3_600_000;
+        x.probes.timeoutMs = 1000;
+      });
+      // A closed port and no HTTP: nothing on this machine is probed.
+      const o = testOdoo({ workers: 0, maxCronThreads: 2, httpPort: 9, dbHost: '127.0.0.1', dbPort: 9 });
+      const events: EngineEvent[] = [];
+      const next = new Engine({ config: c, odoo: o, patternsDir: PATTERNS, mode: 'console', sources: [{ kind: 'file', path: stderrFile, start: 'start' }], emit: (e) => events.push(e) });
+      const alerts: AlertEvent[] = [];
+      next.desk.alerts = { notify: (e) => alerts.push(e), close: async () => {} };
+      await next.start();
+      const until = Date.now() + 20_000;
+      while (!next.store.getState().probes.database && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      await next.stop();
+      const crash = next.book.list().find((i) => i.origin.kind === 'pattern' && i.origin.patternId === 'cron-thread-crashed')!;
+      return { crash, events, alerts };
+    };
+    const after = await restarted(stateDir);
+    expect(after.crash, 'the replayed traceback').toBeDefined();
+    expect(after.crash.status).toBe('resolved');
+    expect(after.events).toContainEqual(expect.objectContaining({ event: 'incident.stale', incident: after.crash.id, why: expect.stringMatching(/restarted for its dead cron threads/) }));
+    expect(after.alerts.filter((a) => a.incident.id === after.crash.id)).toEqual([]);
+
+    // Without that fix on record, the same replay is live: nothing disproves it.
+    const fresh = mkdtempSync(join(tmpdir(), 'odoo-heal-cron-replay-'));
+    dirs.push(fresh);
+    const without = await restarted(fresh);
+    expect(without.crash.status).not.toBe('resolved');
+  }, 60_000);
+
+  it('an untimed replayed crash is disproved by scheduled actions that run (odoo_db probe), a timed one only by the restart', () => {
+    const startedAt = 1_000_000;
+    const crash = (lastSeen: number): Incident => ({
+      id: 'crash', fingerprint: 'cron-thread-crashed', origin: { kind: 'pattern', patternId: 'cron-thread-crashed', captures: {} },
+      title: 'Cron threads crashed', severity: 'critical', category: 'cron', hint: '', status: 'open', count: 1,
+      firstSeen: lastSeen, lastSeen, sample: null, detail: '', fix: null, resolvedAt: null, snoozedUntil: null, rootId: null,
+    });
+    const odooDb = (findings: Finding[]): ProbeResult => ({
+      probe: 'odoo_db', status: findings.length ? 'critical' : 'ok', summary: '', checkedAt: startedAt + 10, durationMs: 1, findings,
+      data: { crons: [{ db: 'healdb' }], errors: [] },
+    });
+    const overdue: Finding = { key: 'cron-overdue', severity: 'critical', category: 'cron', title: 'Scheduled actions are not running', detail: '', hint: '' };
+    const ctx = (probe: ProbeResult, untimed: boolean): StaleContext => ({
+      startedAt, now: startedAt + 20, probes: { odoo_db: probe }, clearsWith: new Map(), verifiedFixAt: new Map(), odooStartedAt: null,
+      untimed: new Set(untimed ? ['crash'] : []), cronRestartedAt: null,
+    });
+    // Read at start from stderr: its lastSeen is the reading time, its real time unknown.
+    expect(staleReason(crash(startedAt + 5), ctx(odooDb([]), true))?.why).toBe('the odoo_db probe sees scheduled actions run');
+    expect(staleReason(crash(startedAt + 5), ctx(odooDb([overdue]), true))).toBeNull();
+    // A record with its own time from a minute ago: crons are not overdue yet whatever happened.
+    expect(staleReason(crash(startedAt - 60_000), ctx(odooDb([]), false))).toBeNull();
+    // Read live (not from history): never stale.
+    expect(staleReason(crash(startedAt + 5), ctx(odooDb([]), false))).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ import { awaitsProbes, staleReason, verifiedFixes, type StaleContext } from '../
 import { CONNECTION_LOST, CRON_FOLLOW_UP_KEY, cronFollowUp, type Outage } from '../correlation/follow-ups.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, OdooConf } from '../config/types.js';
-import { IncidentBook, isAlarm } from '../incidents/incidents.js';
+import { IncidentBook, incidentId, isAlarm } from '../incidents/incidents.js';
 import { OwnRequests } from '../logs/own-requests.js';
 import { OdooEventTally } from '../logs/odoo-events.js';
 import { judgeLogRates, withLogRates } from '../probes/log-rates.js';
@@ -106,6 +106,8 @@ export class Engine implements EngineIntents, FixDeskHost {
   /** Probes asked for by records since the running check started. */
   private readonly checkProbes = new Set<ProbeName>();
   private checking: Promise<void> | null = null;
+  /** Incidents whose records were all replayed from history without a time (StaleContext.untimed). */
+  private readonly untimed = new Set<string>();
   /** Labels of the followed sources (file paths, command names), for reports and /health. */
   sourceNames: string[] = [];
   readonly desk: FixDesk;
@@ -135,7 +137,7 @@ export class Engine implements EngineIntents, FixDeskHost {
       {
         ownRecord: (r) => this.own.claim(r),
         onRecord: (r) => this.onRecord(r),
-        onIncident: (i) => this.onIncident(i),
+        onIncident: (i, r) => this.onIncident(i, r),
         onIncidentChanged: () => {
           this.dirtyIncidents = true;
         },
@@ -349,13 +351,16 @@ export class Engine implements EngineIntents, FixDeskHost {
     const s = this.store.getState();
     const proc = s.probes.process;
     const main = (proc?.data as ProcessData | null | undefined)?.main;
+    const fixes = verifiedFixes(s.attempts);
     return {
       startedAt: this.startedAt,
       now: this.now(),
       probes: s.probes,
       clearsWith: this.clearsWith,
-      verifiedFixAt: verifiedFixes(s.attempts),
+      verifiedFixAt: fixes,
       odooStartedAt: main && proc ? proc.checkedAt - main.uptimeSeconds * 1000 : null,
+      untimed: this.untimed,
+      cronRestartedAt: fixes.get(incidentId(`engine:${CRON_FOLLOW_UP_KEY}`)) ?? null,
     };
   }
 
@@ -380,15 +385,19 @@ export class Engine implements EngineIntents, FixDeskHost {
     }
     if (incident.status === 'resolved') return false;
     if (this.resolveIfStale(incident)) return true;
-    if (!this.probedOnce && awaitsProbes(incident, { startedAt: this.startedAt, clearsWith: this.clearsWith })) {
+    if (!this.probedOnce && awaitsProbes(incident, { startedAt: this.startedAt, clearsWith: this.clearsWith, untimed: this.untimed })) {
       this.awaitingProbes.add(incident.id);
       return true;
     }
     return false;
   }
 
-  private onIncident(incident: Incident): void {
+  private onIncident(incident: Incident, record: LogRecord): void {
     this.dirtyIncidents = true;
+    // History without a time of its own (stderr) is older than the start, by how much unknown.
+    if (this.replaying && record.time === null) {
+      if (incident.count === 1) this.untimed.add(incident.id);
+    } else this.untimed.delete(incident.id);
     const held = this.settleReplayed(incident);
     this.correlate();
     if (held || this.heldForCheck(incident)) return;

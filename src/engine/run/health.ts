@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config, OdooConf } from '../config/types.js';
 import { dirname } from 'node:path';
-import { IncidentBook, isAlarm } from '../incidents/incidents.js';
+import { IncidentBook, incidentId, isAlarm } from '../incidents/incidents.js';
+import { CRON_FOLLOW_UP_KEY } from '../correlation/follow-ups.js';
 import { listAttempts } from '../../fixes/attempts.js';
 import { staleReason, verifiedFixes } from '../correlation/stale.js';
 import type { DiskData } from '../probes/disk.js';
@@ -136,24 +137,30 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
 
   const book = new IncidentBook();
   const grouper = new UnclassifiedGrouper(config.unclassified);
+  const timed = new Set<string>();
+  const untimed = new Set<string>();
   for (const r of records) {
     const m = opts.matcher.match(r)[0];
-    if (m) book.addMatch(m, now());
-    else grouper.unmatched(r, book, now());
+    const i = m ? book.addMatch(m, now()) : grouper.unmatched(r, book, now());
+    if (i) (r.time === null ? untimed : timed).add(i.id);
     grouper.follows(r);
   }
+  for (const id of timed) untimed.delete(id);
   for (const i of book.list()) grouper.escalate(i);
   // Every record is history here: what a probe now disproves (or a fix healed since) is over.
   const byProbe: Partial<Record<ProbeName, ProbeResult>> = Object.fromEntries(results.map((r) => [r.probe, r]));
   const proc = byProbe.process;
   const main = (proc?.data as ProcessData | null | undefined)?.main;
+  const fixes = verifiedFixes(attempts);
   const staleCtx = {
     startedAt: started,
     now: now(),
     probes: byProbe,
     clearsWith: new Map(opts.matcher.patterns.flatMap((p) => (p.clearsWith ? [[p.id, p.clearsWith] as const] : []))),
-    verifiedFixAt: verifiedFixes(attempts),
+    verifiedFixAt: fixes,
     odooStartedAt: main && proc ? proc.checkedAt - main.uptimeSeconds * 1000 : null,
+    untimed,
+    cronRestartedAt: fixes.get(incidentId(`engine:${CRON_FOLLOW_UP_KEY}`)) ?? null,
   };
   for (const i of book.list()) {
     const stale = staleReason(i, staleCtx);
