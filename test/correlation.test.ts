@@ -113,6 +113,13 @@ describe('correlation model (pure)', () => {
     expect(later.get('odoo-says')).toBeNull();
   });
 
+  it("a probe's failure in the minute after the part it depends on healed is that root's echo; past the minute it stands alone", () => {
+    const db = { ...probe('db', { kind: 'probe', probe: 'database', key: 'down' }), status: 'resolved' as const, resolvedAt: 5000 };
+    const workers = probe('workers', { kind: 'probe', probe: 'process', key: 'cron-workers' }, 5000);
+    expect(correlate([db, workers], { now: 5000, deployment: NO_DEPLOYMENT, settleMs: 60_000 }).get('workers')).toBe('db');
+    expect(correlate([db, workers], { now: 5000 + 60_000, deployment: NO_DEPLOYMENT, settleMs: 60_000 }).get('workers')).toBeNull();
+  });
+
   it('an unclassified record whose exception is a lost database connection is PostgreSQL evidence; a SQL error is not', () => {
     const [lost] = parseText(outageStderr.split('\n').slice(1, 15).join('\n'), 'stderr');
     const asUnclassified = (exception: string): Incident => ({

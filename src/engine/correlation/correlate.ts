@@ -94,6 +94,16 @@ export function correlate(incidents: readonly Incident[], opts: CorrelateOptions
         if (root) break;
       }
     }
+    // A probe that fails in the minute after a part it depends on healed reports that part's echo
+    // (a prefork cron worker not yet respawned, Odoo reconnecting): it stays with the healed root,
+    // and stands up on its own only if it outlasts the settle window. Log evidence of lasting damage
+    // (threaded Odoo's dead cron threads) stands alone at once.
+    if (!root && i.origin.kind === 'probe') {
+      for (const dep of dependenciesOf(c.component, opts.deployment)) {
+        root = settling.get(dep)?.i ?? null;
+        if (root) break;
+      }
+    }
     root ??= settled(c.component) ?? heads.get(c.component)!.i;
     out.set(i.id, root === i ? null : root.id);
   }
