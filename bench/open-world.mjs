@@ -11,7 +11,7 @@
 //      pattern database's regexes as ERE plus what makes a line an unclassified error for odoo-heal
 //      (an ERROR/CRITICAL header, a traceback start), so both look for "every error". grep's output
 //      goes to a file: GNU grep stops at the first match when its output is /dev/null.
-//   C. the same log gzip-compressed: `detect log.gz` beside `zgrep -E -c -f`.
+//   C. the same log gzip-compressed: `detect log.gz` beside `zgrep -E -c -f` (and the --before build's).
 //
 //   npm run build && node bench/open-world.mjs [--before DIR] [--mb 100] [--runs 3]
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -159,6 +159,7 @@ export async function run({ mb = 100, runs = 3, before = null } = {}) {
     rmSync(log);
     readFileSync(gz);
     const dgz = await time([process.execPath, bin, 'detect', gz, '--json'], runs);
+    const dgzWas = before ? await time([process.execPath, join(before, 'bin', 'odoo-heal'), 'detect', gz, '--json'], runs) : null;
     const zg = await time(['zgrep', '-E', '-c', '-f', ere, gz], runs, { stdoutFile: grepOut, env: { ...process.env, LC_ALL: 'C' } });
     const gzOut = JSON.parse(dgz.stdout);
     const sameAsPlain = JSON.stringify(gzOut.incidents.map((i) => [i.id, i.count])) === JSON.stringify(out.incidents.map((i) => [i.id, i.count]));
@@ -168,13 +169,19 @@ export async function run({ mb = 100, runs = 3, before = null } = {}) {
       ...table(
         ['tool', 'median s', 'runs s', 'peak RSS MB', 'result'],
         [
+          ...(dgzWas ? [[`detect log.gz, before (${before})`, fmt(dgzWas.wallMs / 1000, 2), dgzWas.all.map((t) => fmt(t / 1000, 2)).join(' '), fmt(dgzWas.peakRssMb, 0), '']] : []),
           ['odoo-heal detect log.gz --json', fmt(dgz.wallMs / 1000, 2), dgz.all.map((t) => fmt(t / 1000, 2)).join(' '), fmt(dgz.peakRssMb, 0), `${gzOut.sources[0].records} records, ${gzOut.incidents.length} incidents${gzOut.sources[0].error ? `, error: ${gzOut.sources[0].error}` : ''}`],
           ['zgrep -E -c -f > file (LC_ALL=C)', fmt(zg.wallMs / 1000, 2), zg.all.map((t) => fmt(t / 1000, 2)).join(' '), fmt(zg.peakRssMb, 0), `${zg.stdout.trim()} lines`],
         ],
       ).split('\n'),
     );
     lines.push(`detect on .gz gives ${sameAsPlain ? 'the same' : 'DIFFERENT'} incidents (ids, counts) as on the plain file; detect / zgrep = ${fmt(dgz.wallMs / zg.wallMs, 2)}x`);
-    Object.assign(figures, { gzDetectS: dgz.wallMs / 1000, zgrepS: zg.wallMs / 1000, gzSameAsPlain: sameAsPlain });
+    Object.assign(figures, { gzDetectS: dgz.wallMs / 1000, zgrepS: zg.wallMs / 1000, gzSameAsPlain: sameAsPlain, plainDetectS: detect.wallMs / 1000 });
+    lines.push(`detect log.gz / detect on the plain log = ${fmt(dgz.wallMs / detect.wallMs, 2)}x`);
+    if (dgzWas) {
+      lines.push(`detect log.gz before / now = ${fmt(dgzWas.wallMs / dgz.wallMs, 2)}x; before / zgrep = ${fmt(dgzWas.wallMs / zg.wallMs, 2)}x`);
+      figures.gzDetectBeforeS = dgzWas.wallMs / 1000;
+    }
     notes.push('grep and zgrep only count matching lines: no records, no tracebacks, no grouping, no JSON.');
     return { title: `6. Open world (${mb} MB logs)`, lines, notes, checks: [], figures };
   } finally {

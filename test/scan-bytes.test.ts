@@ -1,9 +1,11 @@
 // The byte scanner (src/engine/patterns/scan-file.ts) must give exactly what the decoded-text path
 // gives: same records for everything it builds, same counts, same incidents. Checked on the real
 // fixtures and on input built to hit its edges (CRLF, journald prefixes, over-long lines, a line
-// longer than the buffer, invalid UTF-8, chunk boundaries everywhere), and on two threads.
+// longer than the buffer, invalid UTF-8, chunk boundaries everywhere), on two threads, and fed in
+// pieces as gunzip hands them out.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +18,7 @@ import { LiteralScanner } from '../src/engine/patterns/literal-scanner.js';
 import { defaultPatternsDir, loadPatterns } from '../src/engine/patterns/load.js';
 import { Matcher } from '../src/engine/patterns/matcher.js';
 import { scanSources, type ScanOptions } from '../src/engine/patterns/scan.js';
-import { scanPlan, scanRange, type ScanLimits } from '../src/engine/patterns/scan-file.js';
+import { scanChunks, scanPlan, scanRange, type ScanLimits } from '../src/engine/patterns/scan-file.js';
 import { Tally } from '../src/engine/patterns/scan-tally.js';
 import { UnclassifiedGrouper } from '../src/engine/unclassified/grouper.js';
 import { isUnclassifiedCandidate } from '../src/engine/incidents/signature.js';
@@ -106,8 +108,8 @@ async function referenceRecords(path: string): Promise<LogRecord[]> {
   return out;
 }
 
-/** Runs the byte scanner over `path`, collecting every record it builds. */
-function byteScan(path: string, matcher: Matcher, limits?: ScanLimits, since: number | null = null): { built: LogRecord[]; tally: Tally; lines: number } {
+/** A tally that keeps every record it is given (unclassified incidents on, as scanSources has them). */
+function collectingTally(matcher: Matcher, since: number | null = null): { built: LogRecord[]; tally: Tally } {
   const built: LogRecord[] = [];
   class Collecting extends Tally {
     override record(r: LogRecord): void {
@@ -115,8 +117,12 @@ function byteScan(path: string, matcher: Matcher, limits?: ScanLimits, since: nu
       super.record(r);
     }
   }
-  // Unclassified incidents on, as scanSources has them by default.
-  const tally = new Collecting(matcher, new IncidentBook(), { since, now: () => 0, grouper: new UnclassifiedGrouper() });
+  return { built, tally: new Collecting(matcher, new IncidentBook(), { since, now: () => 0, grouper: new UnclassifiedGrouper() }) };
+}
+
+/** Runs the byte scanner over `path`, collecting every record it builds. */
+function byteScan(path: string, matcher: Matcher, limits?: ScanLimits, since: number | null = null): { built: LogRecord[]; tally: Tally; lines: number } {
+  const { built, tally } = collectingTally(matcher, since);
   const fd = openSync(path, 'r');
   try {
     const lines = scanRange(fd, 0, Infinity, path, scanPlan(matcher, true), tally, limits);
@@ -219,6 +225,79 @@ describe('byte scanner', () => {
     expect(fast.sources[0]!.skipped).toBeGreaterThan(0);
     expect(fast.unmatched).toEqual(legacy.unmatched);
     expect(fast.book.list()).toEqual(legacy.book.list());
+  });
+});
+
+describe('the byte scanner fed in pieces (what gunzip hands out)', () => {
+  const matcher = new Matcher(bundled);
+
+  /** `bytes` cut at random offsets, pieces of 1 to `max` bytes: the cut offsets too. */
+  function pieces(bytes: Buffer, max: number, seed: number): { parts: Buffer[]; cuts: number[] } {
+    const rand = rng(seed);
+    const parts: Buffer[] = [];
+    const cuts: number[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const n = 1 + Math.floor(rand() * max);
+      parts.push(bytes.subarray(at, at + n));
+      at += n;
+      cuts.push(at);
+    }
+    return { parts, cuts };
+  }
+
+  async function* yielded(parts: Buffer[]): AsyncGenerator<Buffer> {
+    for (const p of parts) yield p;
+  }
+
+  it('builds the records, counts and incidents scanRange builds from the file, records cut across pieces included', async () => {
+    const bytes = edgeLog();
+    const path = file('pieces.log', bytes);
+    // Byte offset where each line starts (line numbers count from 1).
+    const lineStart = [0, 0];
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lineStart.push(i + 1);
+    for (const [limits, max, seed] of [
+      [undefined, 70_000, 1],
+      [{ chunkBytes: 4096, maxBufferBytes: 1 << 20 }, 9000, 2],
+      [{ chunkBytes: 101, maxBufferBytes: 1 << 20 }, 300, 3],
+      // A line longer than the buffer may grow: the rest goes down the decoded-text path.
+      [{ chunkBytes: 64, maxBufferBytes: 1024 }, 50, 4],
+    ] as const) {
+      const want = byteScan(path, matcher, limits);
+      const { parts, cuts } = pieces(bytes, max, seed);
+      const got = collectingTally(matcher);
+      const lines = await scanChunks(yielded(parts), { source: path, plan: scanPlan(matcher, true), tally: got.tally, limits });
+      expect(got.built).toEqual(want.built);
+      expect(lines).toBe(want.lines);
+      expect(got.tally.records).toBe(want.tally.records);
+      expect(got.tally.unmatched).toEqual(want.tally.unmatched);
+      expect(got.tally.book.list()).toEqual(want.tally.book.list());
+      // The case that matters: a traceback whose lines arrived in different pieces.
+      const split = got.built.filter((r) => r.lines.length > 2 && cuts.some((c) => c > lineStart[r.line]! && c < lineStart[r.line + r.lines.length - 1]!));
+      expect(split.length, `limits ${JSON.stringify(limits)}`).toBeGreaterThan(0);
+    }
+  });
+
+  it('a real log gzipped gives what the plain file gives through detect (scanSources)', async () => {
+    const plainPath = file('all.log', allFixtures);
+    const gzPath = file('all.log.1.gz', gzipSync(allFixtures));
+    const opts: ScanOptions = { now: () => 0, parallelMinBytes: Infinity };
+    const plain = await scanSources([plainPath], matcher, opts);
+    const gz = await scanSources([gzPath], matcher, opts);
+    expect(gz.sources.map((x) => ({ ...x, path: '' }))).toEqual(plain.sources.map((x) => ({ ...x, path: '' })));
+    expect(gz.unmatched).toEqual(plain.unmatched);
+    const strip = (r: typeof plain): unknown =>
+      r.book.list().map((i) => ({ ...i, sample: i.sample ? { ...i.sample, source: '' } : i.sample, sources: undefined }));
+    expect(strip(gz)).toEqual(strip(plain));
+    expect(gz.book.list().length).toBeGreaterThan(5);
+  });
+
+  it('a cut archive: the records read before the cut count, and the source says why it stopped', async () => {
+    const whole = gzipSync(allFixtures);
+    const cut = file('cut.log.gz', whole.subarray(0, Math.floor(whole.length / 2)));
+    const r = await scanSources([cut], matcher, { now: () => 0 });
+    expect(r.sources[0]!.error).toMatch(/gzip: unexpected end of file/);
+    expect(r.sources[0]!.records).toBeGreaterThan(100);
+    expect(r.book.list().length).toBeGreaterThan(0);
   });
 });
 

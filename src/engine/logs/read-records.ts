@@ -3,7 +3,7 @@
 // than parsing the record.
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { LogRecord } from '../core/types.js';
 import { isGzipMagic, openRegular } from './open-log.js';
 import { createAssembler, MAX_LINE_CHARS, type AssemblerOptions } from './parser.js';
@@ -114,7 +114,7 @@ async function* decodeBatches(
  * after the other (`cat a.gz b.gz`) are read in turn. A damaged or cut archive ends the records
  * read so far with a LogReadError.
  */
-export async function* gunzipIfNeeded(chunks: AsyncIterable<Buffer>, source: string): AsyncGenerator<Buffer> {
+export async function* gunzipIfNeeded(chunks: AsyncIterable<Buffer>, source: string, zopts: ZlibOptions = {}): AsyncGenerator<Buffer> {
   const it = chunks[Symbol.asyncIterator]();
   let first: Buffer = Buffer.alloc(0);
   // Two bytes tell; a pipe may deliver one at a time.
@@ -135,7 +135,7 @@ export async function* gunzipIfNeeded(chunks: AsyncIterable<Buffer>, source: str
     yield* rest();
     return;
   }
-  const gunzip = createGunzip();
+  const gunzip = createGunzip(zopts);
   const input = Readable.from(rest());
   input.on('error', (err) => gunzip.destroy(err));
   input.pipe(gunzip);

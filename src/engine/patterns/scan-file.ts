@@ -102,43 +102,151 @@ export function scanRange(
   loop: LineLoopKind = 'auto',
   asmOptions: AssemblerOptions = {},
 ): number {
-  const lines = new LineLoop(createAssembler(source, asmOptions), plan, tally, source);
-  const kernel = loop === 'js' || tally.opts.since !== null ? null : kernelFor(plan);
-  if (loop === 'kernel' && !kernel) throw new Error('the WebAssembly scan kernel cannot run here');
-  // With the kernel, the file is read straight into its memory.
-  let buf = kernel ? kernel.buffer(limits.chunkBytes) : Buffer.allocUnsafe(limits.chunkBytes);
-  let len = 0;
+  const scan = new ByteScan(source, plan, tally, limits, loop, asmOptions);
   let pos = from;
+  let spare: Buffer | null = null;
   for (;;) {
-    let eof = false;
-    while (len < buf.length) {
-      const want = Math.min(buf.length - len, to - pos);
-      const n = want > 0 ? read(fd, buf, len, want, pos, source) : 0;
-      if (n === 0) {
-        eof = true;
-        break;
-      }
-      len += n;
-      pos += n;
+    const want = Math.min(scan.free(), to - pos);
+    let n = 0;
+    if (want > 0 && scan.inPlace()) {
+      // Straight into the scan buffer (the kernel's memory when it runs): no copy.
+      n = read(fd, scan.buf, scan.len, want, pos, source);
+      scan.filled(n);
+    } else if (want > 0) {
+      spare ??= Buffer.allocUnsafe(limits.chunkBytes);
+      n = read(fd, spare, 0, Math.min(want, spare.length), pos, source);
+      scan.write(spare.subarray(0, n));
     }
+    if (n === 0) return scan.end();
+    pos += n;
+  }
+}
+
+/** Where scanChunks puts what it finds, and how (the defaults are scanRange's). */
+export interface ChunkScan {
+  source: string;
+  plan: ScanPlan;
+  tally: Tally;
+  limits?: ScanLimits;
+  loop?: LineLoopKind;
+  asmOptions?: AssemblerOptions;
+}
+
+/**
+ * The byte scanner over bytes handed to it in pieces (gunzip's output): the same records, matches
+ * and counts as scanRange over the same bytes in a file, whatever the pieces' sizes. Returns the
+ * number of lines read. When `chunks` fails (a damaged archive), the bytes it gave are scanned to
+ * their end first, so the records read so far count, then its error is thrown.
+ */
+export async function scanChunks(chunks: AsyncIterable<Buffer>, to: ChunkScan): Promise<number> {
+  const scan = new ByteScan(to.source, to.plan, to.tally, to.limits ?? DEFAULT_LIMITS, to.loop ?? 'auto', to.asmOptions ?? {});
+  try {
+    for await (const chunk of chunks) scan.write(chunk);
+  } catch (err) {
+    scan.end();
+    throw err;
+  }
+  return scan.end();
+}
+
+/**
+ * The buffer and loop behind scanRange and scanChunks. Bytes are appended to `buf` (read in place,
+ * or copied by `write`); each time it is full, the lines that have their next line complete are
+ * handled and the rest moves to the front. A buffer that holds no such line doubles, up to
+ * `maxBufferBytes`; past that, everything from there on goes down the decoded-text path.
+ */
+class ByteScan {
+  buf: Buffer;
+  len = 0;
+  private readonly lines: LineLoop;
+  private readonly kernel: ScanKernel | null;
+  /** Set once a line was too long to hold: the rest is decoded as text. */
+  private text: TextRest | null = null;
+
+  constructor(
+    source: string,
+    plan: ScanPlan,
+    tally: Tally,
+    private readonly limits: ScanLimits,
+    loop: LineLoopKind,
+    asmOptions: AssemblerOptions,
+  ) {
+    this.lines = new LineLoop(createAssembler(source, asmOptions), plan, tally, source);
+    this.kernel = loop === 'js' || tally.opts.since !== null ? null : kernelFor(plan);
+    if (loop === 'kernel' && !this.kernel) throw new Error('the WebAssembly scan kernel cannot run here');
+    // With the kernel, bytes land straight in its memory.
+    this.buf = this.kernel ? this.kernel.buffer(limits.chunkBytes) : Buffer.allocUnsafe(limits.chunkBytes);
+  }
+
+  /** Whether bytes may be read straight into `buf[len, len + free())`. */
+  inPlace(): boolean {
+    return this.text === null;
+  }
+
+  /** Room left in `buf` (a full chunk once the text path took over: bytes then go to `write`). */
+  free(): number {
+    return this.text ? this.limits.chunkBytes : this.buf.length - this.len;
+  }
+
+  /** `n` bytes were read into `buf` at `len`. */
+  filled(n: number): void {
+    this.len += n;
+    if (this.len === this.buf.length) this.step(false);
+  }
+
+  write(bytes: Buffer): void {
+    if (this.text) {
+      this.text.write(bytes);
+      return;
+    }
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(this.buf.length - this.len, bytes.length - at);
+      bytes.copy(this.buf, this.len, at, at + n);
+      at += n;
+      this.filled(n);
+      if (!this.inPlace()) {
+        // A line too long to hold: the text path takes the rest.
+        this.write(bytes.subarray(at));
+        return;
+      }
+    }
+  }
+
+  /** The bytes end: the last lines and the records in progress are complete. Returns the lines read. */
+  end(): number {
+    if (this.text) this.text.end();
+    else this.step(true);
+    return this.lines.count;
+  }
+
+  private step(eof: boolean): void {
+    const { buf, len, lines } = this;
     const stop = eof ? len : chunkStop(buf, len);
     if (stop === 0 && !eof) {
-      if (buf.length < limits.maxBufferBytes) {
-        buf = kernel ? kernel.buffer(buf.length * 2) : grown(buf, len, buf.length * 2);
-        continue;
+      if (buf.length < this.limits.maxBufferBytes) {
+        this.buf = this.kernel ? this.kernel.buffer(buf.length * 2) : grown(buf, len, buf.length * 2);
+      } else {
+        this.text = lines.textRest(buf.subarray(0, len));
+        this.len = 0;
       }
-      lines.decodeRest(fd, buf.subarray(0, len), pos, to, source, limits.chunkBytes);
-      return lines.count;
+      return;
     }
-    if (kernel) lines.runKernel(kernel, buf, len, stop);
+    if (this.kernel) lines.runKernel(this.kernel, buf, len, stop);
     else lines.run(buf, len, stop);
     if (eof) {
       lines.end();
-      return lines.count;
+      return;
     }
     buf.copy(buf, 0, stop, len);
-    len -= stop;
+    this.len = len - stop;
   }
+}
+
+/** The decoded-text path for the rest of a scan (same splitter and parser as stdin). */
+interface TextRest {
+  write(bytes: Buffer): void;
+  end(): void;
 }
 
 /**
@@ -348,8 +456,8 @@ class LineLoop {
     }
   }
 
-  /** The decoded-text path for the rest of the range (same splitter and parser as stdin). */
-  decodeRest(fd: number, head: Buffer, pos: number, to: number, source: string, chunkBytes: number): void {
+  /** The decoded-text path from `head` on, for the bytes written to what it returns. */
+  textRest(head: Buffer): TextRest {
     const decoder = new StringDecoder('utf8');
     const splitter = new TextLineSplitter();
     const onLine = (line: string): void => {
@@ -357,18 +465,14 @@ class LineLoop {
       this.feed(line);
     };
     splitter.write(decoder.write(head), onLine);
-    for (;;) {
-      const want = Math.min(chunkBytes, to - pos);
-      if (want <= 0) break;
-      const chunk = Buffer.allocUnsafe(want);
-      const got = read(fd, chunk, 0, want, pos, source);
-      if (got === 0) break;
-      pos += got;
-      splitter.write(decoder.write(chunk.subarray(0, got)), onLine);
-    }
-    splitter.write(decoder.end(), onLine);
-    splitter.end(onLine);
-    this.end();
+    return {
+      write: (bytes) => splitter.write(decoder.write(bytes), onLine),
+      end: () => {
+        splitter.write(decoder.end(), onLine);
+        splitter.end(onLine);
+        this.end();
+      },
+    };
   }
 }
 

@@ -1,15 +1,16 @@
 // One pass over whole log sources: records → winning pattern match → incidents. Shared by `detect`,
 // `patterns test` and anything else that scans files (as opposed to following them live).
 // Regular files go through the byte scanner (scan-file.ts), on two threads when big
-// (scan-parallel.ts); stdin and pipes through the decoded-text stream. Both give the same result.
-import { closeSync } from 'node:fs';
+// (scan-parallel.ts); gzip files through the same byte scanner, fed as gunzip streams them out; stdin
+// and pipes through the decoded-text stream. All give the same result.
+import { closeSync, createReadStream } from 'node:fs';
 import { fdIsGzip, openRegularSync } from '../logs/open-log.js';
 import { IncidentBook } from '../incidents/incidents.js';
-import { LogReadError, readRecordBatches } from '../logs/read-records.js';
+import { gunzipIfNeeded, LogReadError, readRecordBatches } from '../logs/read-records.js';
 import type { LogRecord, PatternMatch } from '../core/types.js';
 import { DEFAULT_UNCLASSIFIED, UnclassifiedGrouper, type UnclassifiedPolicy } from '../unclassified/grouper.js';
 import type { Matcher } from './matcher.js';
-import { scanPlan, scanRange, type ScanPlan } from './scan-file.js';
+import { scanChunks, scanPlan, scanRange, type ScanPlan } from './scan-file.js';
 import { PARALLEL_MIN_BYTES } from './scan-parallel-limits.js';
 import { Tally } from './scan-tally.js';
 
@@ -49,9 +50,9 @@ export interface ScanOptions {
   postgres?: ReadonlySet<string>;
 }
 
-/** A plain regular file, open for the byte scanner; null for stdin and gzip (read as a stream of
+/** A regular file (plain or gzip), open for the byte scanner; null for stdin (read as a stream of
  * decoded text). A FIFO, a device or a socket is refused (see open-log.ts). */
-function openForScan(path: string): { fd: number; size: number } | null {
+function openForScan(path: string): { fd: number; size: number; gzip: boolean } | null {
   if (path === '-') return null;
   let opened;
   try {
@@ -66,11 +67,25 @@ function openForScan(path: string): { fd: number; size: number } | null {
     closeSync(opened.fd);
     throw new LogReadError(path, err);
   }
-  if (gzip) {
-    closeSync(opened.fd);
-    return null;
+  return { fd: opened.fd, size: opened.stats.size, gzip };
+}
+
+/**
+ * gunzip's output in 256 KiB pieces, and up to 4 MiB of it decompressed ahead on libuv's pool while
+ * the main thread scans: on the bench's 100 MB log, detect took ~25 % less CPU than with zlib's
+ * 16 KiB defaults (fewer pieces, each with its own stream and promise overhead).
+ */
+const GUNZIP = { chunkSize: 256 << 10, highWaterMark: 4 << 20 };
+
+/** Scans the open gzip file `fd` (several members in turn) as gunzip streams it out; closes `fd`. */
+async function scanGzip(fd: number, path: string, plan: ScanPlan, tally: Tally, postgres: boolean): Promise<void> {
+  // The stream owns the descriptor from here: it closes it at the end, or when destroyed early.
+  const raw = createReadStream(path, { fd, start: 0, highWaterMark: 1 << 20 });
+  try {
+    await scanChunks(gunzipIfNeeded(raw as AsyncIterable<Buffer>, path, GUNZIP), { source: path, plan, tally, asmOptions: { postgres } });
+  } finally {
+    raw.destroy();
   }
-  return { fd: opened.fd, size: opened.stats.size };
 }
 
 /** Scans the sources in order; an unreadable source is reported in its summary, not thrown. */
@@ -99,16 +114,20 @@ export async function scanSources(paths: string[], matcher: Matcher, opts: ScanO
       } else {
         plan ??= scanPlan(matcher, grouper !== null);
         const { fd, size } = file;
-        try {
-          // Loaded only for big files: worker_threads and the worker module cost start-up time.
-          const parallel = size >= parallelMin && !postgres ? await import('./scan-parallel.js') : null;
-          if (parallel?.canScanInParallel()) {
-            summary.error = await parallel.scanInTwo(fd, size, path, plan, tally, { patterns: matcher.patterns, since, now: now(), unclassified: grouper ? policy : null });
-          } else {
-            scanRange(fd, 0, Infinity, path, plan, tally, undefined, undefined, { postgres });
+        if (file.gzip) {
+          await scanGzip(fd, path, plan, tally, postgres);
+        } else {
+          try {
+            // Loaded only for big files: worker_threads and the worker module cost start-up time.
+            const parallel = size >= parallelMin && !postgres ? await import('./scan-parallel.js') : null;
+            if (parallel?.canScanInParallel()) {
+              summary.error = await parallel.scanInTwo(fd, size, path, plan, tally, { patterns: matcher.patterns, since, now: now(), unclassified: grouper ? policy : null });
+            } else {
+              scanRange(fd, 0, Infinity, path, plan, tally, undefined, undefined, { postgres });
+            }
+          } finally {
+            closeSync(fd);
           }
-        } finally {
-          closeSync(fd);
         }
       }
     } catch (err) {
