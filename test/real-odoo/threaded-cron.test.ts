@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AutoProcess } from '../helpers/auto-sandbox.js';
 import { realOdoo, skipReason } from '../helpers/real-odoo.js';
+import type { RequestThreads } from '../../src/engine/probes/request-threads.js';
 
 const odoo = realOdoo();
 let auto: AutoProcess | null = null;
@@ -54,5 +55,25 @@ describe.skipIf(!odoo)(`threaded Odoo after a PostgreSQL restart${odoo ? '' : ` 
       await new Promise((r) => setTimeout(r, 2000));
     }
     expect(now, `ir_cron ${id} lastcall`).not.toBe(lastcall);
+  });
+
+  it('check --json counts its request threads from /proc and ages the oldest', async () => {
+    const o = odoo!;
+    o.ensureUp();
+    // A fresh threaded server: a one-shot check takes the first 2 + max_cron_threads threads for the
+    // server's own, which cron threads killed above would shift (docs/checks/request-threads.md).
+    await o.restartOdoo({ workers: 0 });
+    // Its request threads as `check --json` reads them from /proc: a sleeping request is one, aged
+    // from its thread's start (the server's own threads and websockets are not counted).
+    const sleeping = fetch(`${o.url}/heal_probe/sleep?s=20`, { signal: AbortSignal.timeout(60_000) }).then((r) => r.status);
+    await new Promise((r) => setTimeout(r, 6000));
+    const { json } = await o.check();
+    const proc = json.probes.find((p) => p.probe === 'process') as unknown as { summary: string; data: { mode: string; requestThreads: RequestThreads | null } };
+    expect(proc.data.mode).toBe('threaded');
+    expect(proc.data.requestThreads, proc.summary).toMatchObject({ exact: true });
+    expect(proc.data.requestThreads!.count).toBeGreaterThanOrEqual(1);
+    expect(proc.data.requestThreads!.oldestSeconds).toBeGreaterThanOrEqual(5);
+    expect(proc.data.requestThreads!.oldestSeconds).toBeLessThan(60);
+    expect(await sleeping).toBe(200);
   });
 });
