@@ -35,10 +35,15 @@ describe('parser on the real Odoo 18 logs', () => {
       'module_states_not_loaded.log': 19,
       'permission_denied_filestore.log': 47,
       'python_syntax_error.log': 32,
+      'registry_reload_loop.log': 248,
+      'registry_signaling.log': 64,
+      'threaded_request_time_limit.log': 39,
       'too_many_db_connections.log': 445,
       'unclassified_route_and_cron.log': 26,
       'websocket_not_evented.log': 2,
       'worker_limit_time.log': 64,
+      'worker_max_request.log': 47,
+      'worker_memory_respawn_loop.log': 549,
     };
     expect(readdirSync(LOGS).sort()).toEqual(Object.keys(expected).sort());
     for (const [name, count] of Object.entries(expected)) {

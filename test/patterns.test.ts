@@ -55,9 +55,14 @@ describe('default patterns on every real log', () => {
     },
     'too_many_db_connections.log': { 'db-too-many-connections': 2, 'db-connection-failed': 100 },
     // No pattern knows a ZeroDivisionError in custom code: an unclassified incident (test/unclassified-*.test.ts).
+    'registry_reload_loop.log': {},
+    'registry_signaling.log': {},
+    'threaded_request_time_limit.log': { 'worker-timeout|worker=': 1 },
     'unclassified_route_and_cron.log': {},
     'websocket_not_evented.log': { 'websocket-not-evented': 1 },
     'worker_limit_time.log': { 'worker-timeout|worker=Cron': 8, 'worker-timeout|worker=HTTP': 2, 'worker-cpu-limit': 4 },
+    'worker_max_request.log': {},
+    'worker_memory_respawn_loop.log': { 'worker-memory-limit': 126, 'worker-timeout|worker=Cron': 5 },
   };
 
   it('covers every fixture file', () => {
