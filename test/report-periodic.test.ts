@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultConfig, defaultOdooConf } from '../src/engine/config/defaults.js';
 import type { Config } from '../src/engine/config/types.js';
 import { Engine } from '../src/engine/run/engine.js';
@@ -44,6 +44,7 @@ describe('writePeriodicReport', () => {
   it('writes report.json, report.md and the incident history atomically into the state dir', async () => {
     const engine = newEngine();
     await ingestAndSettle(engine, 'permission_denied_filestore.log');
+    await vi.waitFor(() => expect(engine.store.getState().probes.disk).toBeTruthy(), { timeout: 10_000 });
     const stateDir = config.paths.stateDir;
     const { json, md } = await writePeriodicReport(engine, stateDir);
     expect(json).toBe(join(stateDir, 'report.json'));
@@ -51,8 +52,11 @@ describe('writePeriodicReport', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.format).toBe('odoo-heal/report@1');
     expect(report.health?.format).toBe('odoo-heal/check@1');
-    // No probe has run in this engine yet: health is UNKNOWN rather than a made-up OK.
-    expect(report.health?.status).toBe('unknown');
+    // No probe round has run, but the record names a failed write, so the engine ran the disk probe at
+    // once (a full disk would be the root). That one probe is all health knows of the host, and the
+    // open CRITICAL incident decides the status, never a made-up OK.
+    expect(report.health?.probes.map((p) => p.probe)).toEqual(['disk']);
+    expect(report.health?.status).toBe('critical');
     const perm = report.effectiveness.find((e) => e.key === 'permission-denied')!;
     expect(perm).toMatchObject({ matches: 8, attempts: 0, open: 1 });
     expect(readFileSync(md, 'utf8')).toContain('`permission-denied`');
