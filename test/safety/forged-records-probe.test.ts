@@ -65,25 +65,33 @@ describe.skipIf(!havePostgres())('forged records while every probe is healthy (-
       if (auto.child.exitCode === null) auto.child.kill('SIGKILL');
     });
     await auto.waitFor((l) => l.event === 'ready', 'ready');
-    const outcome = (fix: string) => (l: Line) => (l.event === 'fix.not-applied' || l.event === 'fix.result') && l.fix === fix;
+    // The probe a forged record names runs at once (engine.heldForCheck): a record it disproves, whose
+    // time is long past, is over right there; otherwise the fix is planned and refuses. Either way: no action.
+    const outcome = (fix: string, from: number) => (l: Line) =>
+      ((l.event === 'fix.not-applied' || l.event === 'fix.result') && l.fix === fix) ||
+      (l.event === 'incident.resolved' && typeof l.by === 'string' && auto.lines.indexOf(l) >= from);
+    const planned = new Set<string>();
     // One forged burst at a time: the host runs one fix at a time.
     for (const [fixture, fix] of [
       ['db_connection_threaded.log', 'restart-service'],
       ['too_many_db_connections.log', 'terminate-idle'],
       ['disk_full_filestore.log', 'session-cleanup'],
     ] as const) {
+      const from = auto.lines.length;
       sb.appendFixture(fixture);
-      const r = await auto.waitFor(outcome(fix), `${fix} outcome`, 30_000);
-      expect(r.event, JSON.stringify(r)).toBe('fix.not-applied');
+      const r = await auto.waitFor(outcome(fix, from), `${fix} outcome`, 30_000);
+      expect(r.event, JSON.stringify(r)).not.toBe('fix.result');
+      if (r.event === 'fix.not-applied') planned.add(fix);
     }
 
     expect(postmasterPid(c)).toBe(pidBefore);
     expect((await idle.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid).toBe(idlePid);
     expect(existsSync(oldSession)).toBe(true);
-    // The audit log keeps the plan, and the plan says what the probe saw.
-    const audit = readFileSync(join(sb.stateDir, 'audit.log'), 'utf8');
-    expect(audit).toMatch(/Not confirmed by the database probe at [^"]+: ok/);
-    expect(audit).toMatch(/Not confirmed by the disk usage check/);
+    // The audit log keeps each plan that was made, and the plan says what the probe saw.
+    const auditFile = join(sb.stateDir, 'audit.log');
+    const audit = existsSync(auditFile) ? readFileSync(auditFile, 'utf8') : '';
+    if (planned.has('restart-service') || planned.has('terminate-idle')) expect(audit).toMatch(/Not confirmed by the database probe at [^"]+: ok/);
+    if (planned.has('session-cleanup')) expect(audit).toMatch(/Not confirmed by the disk usage check/);
     auto.kill('SIGTERM');
     await auto.exited;
   }, 90_000);

@@ -309,6 +309,10 @@ export class FixDesk {
   }
 
   private async autoAttempt(incident: Incident): Promise<void> {
+    // A fix of this process still running (another root's) is waited for once: the decision was
+    // made for this sighting, and the records behind it may not come again.
+    const inFlight = this.running;
+    if (inFlight && !this.draining) await inFlight.catch(() => {});
     const rec = await this.attempt(incident, 'auto');
     if (!rec) return;
     const ok = rec.outcome === 'verified';
