@@ -100,6 +100,22 @@ export class IncidentBook {
     return this.opened.get(id) ?? 0;
   }
 
+  /** One more record of a known incident at `t`. */
+  private repeat(existing: Incident, t: number, now: number): Incident {
+    existing.count++;
+    if (t < existing.firstSeen) existing.firstSeen = t;
+    if (t > existing.lastSeen) existing.lastSeen = t;
+    // A repeat after the incident was resolved reopens it; an old record read late does not.
+    if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
+      existing.status = 'open';
+      existing.resolvedAt = null;
+      this.markOpened(existing.id);
+      this.generation++;
+    }
+    this.wake(existing, now);
+    return existing;
+  }
+
   /** Records one pattern match; returns the (new or updated) incident. */
   addMatch(m: PatternMatch, now: number): Incident {
     const fingerprint = patternFingerprint(m);
@@ -107,18 +123,7 @@ export class IncidentBook {
     const t = m.record.time ?? now;
     const existing = this.byId.get(id);
     if (existing) {
-      existing.count++;
-      if (t < existing.firstSeen) existing.firstSeen = t;
-      if (t > existing.lastSeen) existing.lastSeen = t;
-      // A repeat after the incident was resolved reopens it; an old record read late does not.
-      if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
-        existing.status = 'open';
-        existing.resolvedAt = null;
-        this.markOpened(id);
-        this.generation++;
-      }
-      this.wake(existing, now);
-      return existing;
+      return this.repeat(existing, t, now);
     }
     const p = m.pattern;
     const incident: Incident = {
@@ -156,18 +161,8 @@ export class IncidentBook {
     const t = record.time ?? now;
     const existing = this.byId.get(id);
     if (existing) {
-      existing.count++;
-      if (t < existing.firstSeen) existing.firstSeen = t;
-      if (t > existing.lastSeen) existing.lastSeen = t;
       if (SEVERITY_RANK[severity] > SEVERITY_RANK[existing.severity]) existing.severity = severity;
-      if (existing.status === 'resolved' && existing.resolvedAt !== null && t > existing.resolvedAt) {
-        existing.status = 'open';
-        existing.resolvedAt = null;
-        this.markOpened(id);
-        this.generation++;
-      }
-      this.wake(existing, now);
-      return existing;
+      return this.repeat(existing, t, now);
     }
     const where = sig.frame ? ` in ${sig.frame}` : sig.logger ? ` (logger ${sig.logger})` : '';
     const incident: Incident = {

@@ -178,18 +178,7 @@ export class Engine implements EngineIntents, FixDeskHost {
       }
     }
     this.pipeline.setPostgresSources(specs.flatMap((s) => (s.kind === 'file' && s.postgres ? [s.path] : [])));
-    this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
-    const sources = createSources(
-      specs,
-      (lines: string[], source: string) => {
-        this.pipeline.pushLines(source, lines);
-        // A followed source delivers whole lines; the record is complete once the next header
-        // arrives or the source goes quiet — flush on the next tick so a lone record still counts.
-        this.scheduleFlush(source);
-      },
-      (err: { message: string }) => this.notice(err.message, 'warning'),
-    );
-    this.sources = sources;
+    const sources = this.followSources(specs);
     this.replaying = true;
     try {
       await sources.start(); // the files' tails are read before it resolves
@@ -255,21 +244,28 @@ export class Engine implements EngineIntents, FixDeskHost {
     return this.reloadingConf;
   }
 
+  /** Creates (not yet started) the followers of `specs`, feeding their lines into the pipeline. */
+  private followSources(specs: SourceSpec[]): LogSources {
+    this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
+    this.sources = createSources(
+      specs,
+      (lines: string[], source: string) => {
+        this.pipeline.pushLines(source, lines);
+        // A followed source delivers whole lines; the record is complete once the next header
+        // arrives or the source goes quiet — flush on the next tick so a lone record still counts.
+        this.scheduleFlush(source);
+      },
+      (err: { message: string }) => this.notice(err.message, 'warning'),
+    );
+    return this.sources;
+  }
+
   /** Follows the log sources odoo.conf now names; files still followed resume where they were. */
   private async restartSources(): Promise<void> {
     const positions = this.sources?.positions() ?? new Map();
     await this.sources?.stop();
     const specs = defaultSources(this.config, this.odoo, 'end', positions);
-    this.sourceNames = specs.map((s) => (s.kind === 'file' ? s.path : s.name));
-    const sources = createSources(
-      specs,
-      (lines: string[], source: string) => {
-        this.pipeline.pushLines(source, lines);
-        this.scheduleFlush(source);
-      },
-      (err: { message: string }) => this.notice(err.message, 'warning'),
-    );
-    this.sources = sources;
+    const sources = this.followSources(specs);
     await sources.start();
   }
 
