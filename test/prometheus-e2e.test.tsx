@@ -1,7 +1,8 @@
 // A real Prometheus (Debian's `prometheus`) scrapes two odoo-heal --auto instances, each with its
 // own state dir and HTTP port, and evaluates the shipped rules (deploy/prometheus): a fault in one
 // instance fires the expected alert with that instance's label, and only that one.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -61,8 +62,15 @@ describe.skipIf(skip !== null)(`Prometheus over two --auto instances${skip ? ` (
     const fake = createFakeOdoo();
     const { port: odooPort, server: http } = await fakeOdooHttp();
     // The fake Odoo process runs with `-c <its conf>`: that conf is the instance's odoo.conf.
-    writeFileSync(fake.conf, `${readFileSync(sb.odooConf, 'utf8')}http_port = ${odooPort}\n`);
+    // A healthy instance passes the odoo.conf audit too: connections that fit the test cluster, no
+    // database manager open to the network, and paths Odoo's user (the fake runs as nobody under
+    // root) can write.
+    writeFileSync(fake.conf, `${readFileSync(sb.odooConf, 'utf8')}http_port = ${odooPort}\nhttp_interface = 127.0.0.1\ndb_maxconn = 4\nlist_db = False\n`);
     sb.odooConf = fake.conf;
+    if (process.getuid?.() === 0) {
+      chmodSync(sb.dir, 0o755);
+      execFileSync('chown', ['-R', 'nobody', sb.dataDir, sb.log]);
+    }
     await fake.start('threaded');
     const metricsPort = await freePort();
     sb.writeConfig({
