@@ -72,6 +72,17 @@ describe('cron follow-up after a PostgreSQL outage', () => {
     expect(engine.book.get(crashed.id)?.status).toBe('resolved');
   });
 
+  it('an outage first seen before any process round (a log record checked at start) still raises the follow-up', () => {
+    const { engine, alerts, process, database } = setup('threaded');
+    // The database probe a log record asked for lands before the first round knew Odoo's pid.
+    engine.applyProbeResults([database(false)]);
+    engine.applyProbeResults([process(4242), database(false)]);
+    engine.applyProbeResults([process(4242), database(true)]);
+    const followUp = active(engine).find((i) => i.origin.kind === 'engine');
+    expect(followUp?.detail).toContain('pid 4242');
+    expect(alerts.filter((a) => a.kind === 'opened').map((a) => a.incident.id)).toContain(followUp!.id);
+  });
+
   it('prefork respawns its cron workers, and a threaded Odoo restarted during the outage has fresh threads: no follow-up', () => {
     const prefork = setup('prefork');
     prefork.engine.applyProbeResults([prefork.process(10), prefork.database(false)]);

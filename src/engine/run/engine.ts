@@ -681,6 +681,10 @@ export class Engine implements EngineIntents, FixDeskHost {
     if (!db) return null;
     const lost = db.findings.some((f) => CONNECTION_LOST.has(f.key));
     if (lost && !this.outage) this.outage = { since: now, odooPid: this.odooPid };
+    // An outage a log record's check saw before the first process round (odoo-heal just started)
+    // learns Odoo's pid from the first round that still sees PostgreSQL down: that process lives
+    // through the outage too.
+    if (lost && this.outage && this.outage.odooPid === null) this.outage.odooPid = this.odooPid;
     if (lost || !this.outage || db.status === 'unknown') return null;
     const outage = this.outage;
     this.outage = null;
