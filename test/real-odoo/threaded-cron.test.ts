@@ -44,13 +44,13 @@ describe.skipIf(!odoo)(`threaded Odoo after a PostgreSQL restart${odoo ? '' : ` 
     expect(await o.health()).toBe(true);
 
     // A scheduled action runs again: make one due, wake the cron thread, watch lastcall move.
-    const [id, lastcall] = o.psql("SELECT id, coalesce(lastcall::text, '') FROM ir_cron WHERE active ORDER BY id LIMIT 1")[0]!;
+    const [id, lastcall] = o.psql("SELECT id, coalesce(lastcall::text, 'never') FROM ir_cron WHERE active ORDER BY id LIMIT 1")[0]!;
     o.psql(`UPDATE ir_cron SET nextcall = now() at time zone 'utc' - interval '1 minute' WHERE id = ${id}`);
     const end = Date.now() + 120_000;
     let now = lastcall;
     while (Date.now() < end) {
       o.psql(`NOTIFY cron_trigger, '${o.db}'`);
-      now = o.psql(`SELECT coalesce(lastcall::text, '') FROM ir_cron WHERE id = ${id}`)[0]![0]!;
+      now = o.psql(`SELECT coalesce(lastcall::text, 'never') FROM ir_cron WHERE id = ${id}`)[0]![0]!;
       if (now !== lastcall) break;
       await new Promise((r) => setTimeout(r, 2000));
     }
@@ -67,8 +67,14 @@ describe.skipIf(!odoo)(`threaded Odoo after a PostgreSQL restart${odoo ? '' : ` 
     // from its thread's start (the server's own threads and websockets are not counted).
     const sleeping = fetch(`${o.url}/heal_probe/sleep?s=20`, { signal: AbortSignal.timeout(60_000) }).then((r) => r.status);
     await new Promise((r) => setTimeout(r, 6000));
-    const { json } = await o.check();
-    const proc = json.probes.find((p) => p.probe === 'process') as unknown as { summary: string; data: { mode: string; requestThreads: RequestThreads | null } };
+    type Proc = { summary: string; data: { mode: string; requestThreads: RequestThreads | null } };
+    const look = async (): Promise<Proc> => (await o.check()).json.probes.find((p) => p.probe === 'process') as unknown as Proc;
+    // On a loaded box the request may reach its thread late: look again while it still sleeps.
+    let proc = await look();
+    for (let i = 0; i < 2 && (proc.data.requestThreads?.count ?? 0) < 1; i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      proc = await look();
+    }
     expect(proc.data.mode).toBe('threaded');
     expect(proc.data.requestThreads, proc.summary).toMatchObject({ exact: true });
     expect(proc.data.requestThreads!.count).toBeGreaterThanOrEqual(1);
