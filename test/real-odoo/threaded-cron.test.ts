@@ -59,6 +59,9 @@ describe.skipIf(!odoo)(`threaded Odoo after a PostgreSQL restart${odoo ? '' : ` 
 
   it('check --json counts its request threads from /proc and ages the oldest', async () => {
     const o = odoo!;
+    // The --auto of the scenario above must not see this restart and act on Odoo mid-request.
+    auto?.kill('SIGKILL');
+    auto = null;
     o.ensureUp();
     // A fresh threaded server: a one-shot check takes the first 2 + max_cron_threads threads for the
     // server's own, which cron threads killed above would shift (docs/checks/request-threads.md).
