@@ -100,6 +100,14 @@ export class IncidentBook {
     return this.opened.get(id) ?? 0;
   }
 
+  /** A new incident enters the book, opened. */
+  private open(incident: Incident): Incident {
+    this.byId.set(incident.id, incident);
+    this.markOpened(incident.id);
+    this.generation++;
+    return incident;
+  }
+
   /** One more record of a known incident at `t`. */
   private repeat(existing: Incident, t: number, now: number): Incident {
     existing.count++;
@@ -145,10 +153,7 @@ export class IncidentBook {
       snoozedUntil: null,
       rootId: null,
     };
-    this.byId.set(id, incident);
-    this.markOpened(id);
-    this.generation++;
-    return incident;
+    return this.open(incident);
   }
 
   /**
@@ -194,10 +199,7 @@ export class IncidentBook {
       snoozedUntil: null,
       rootId: null,
     };
-    this.byId.set(id, incident);
-    this.markOpened(id);
-    this.generation++;
-    return incident;
+    return this.open(incident);
   }
 
   /**
