@@ -68,7 +68,7 @@ describe.skipIf(skip !== null)(`Alertmanager channel${skip ? ` (skipped: ${skip}
 route:
   receiver: hook
   group_by: [instance]
-  group_wait: 1s
+  group_wait: 3s
   group_interval: 1s
   repeat_interval: 1h
 receivers:
